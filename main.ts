@@ -1,0 +1,35 @@
+/**
+ * moq-relay: a Media over QUIC (moq-lite) relay. Parses settings, loads the relay, runs it.
+ * Bad settings print one line and exit with code 2.
+ *
+ * @module
+ */
+import { ConfigError, loadConfig } from "./src/config.ts";
+import { setupLogging } from "./src/log.ts";
+import { Relay } from "./src/relay.ts";
+import { CertificateError } from "./src/tls/certificate.ts";
+
+function fail(message: string): never {
+  console.error(`moq-relay: ${message}`);
+  Deno.exit(2);
+}
+
+async function main(args: string[]): Promise<void> {
+  let relay: Relay;
+  try {
+    const command = loadConfig(args);
+    if (command.kind !== "run") {
+      console.log(command.text);
+      return;
+    }
+    setupLogging(command.config.log.level, command.config.log.format);
+    relay = await Relay.load(command.config);
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof CertificateError) fail(e.message);
+    throw e;
+  }
+  await using running = relay;
+  await running.run();
+}
+
+if (import.meta.main) await main(Deno.args);

@@ -1,0 +1,517 @@
+/**
+ * The relay's settings: command-line flags, `MOQ_*` environment variables, a TOML file, defaults.
+ *
+ * Precedence is flag, then environment, then config file, then default. Every problem is a
+ * {@link ConfigError} whose message is one line naming the flag, variable or file key at fault;
+ * `main.ts` prints it and exits with code 2.
+ *
+ * @module
+ */
+import { parseArgs } from "cli-args";
+import { parse as parseToml } from "smol-toml";
+import denoJson from "../deno.json" with { type: "json" };
+import { LOG_LEVELS, type LogFormat, type LogLevel, shiftLevel } from "./log.ts";
+
+/** The program's version, from `deno.json`. */
+export const VERSION: string = denoJson.version;
+
+/** A user error in the settings: printed as one line, exit code 2. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** A host and port, as given by `--bind` or the cluster flags. */
+export interface HostPort {
+  /** An IP literal (IPv6 without brackets) or a host name. */
+  hostname: string;
+  port: number;
+}
+
+/** One certificate chain and its private key, both PEM files. */
+export interface CertificatePaths {
+  cert: string;
+  key: string;
+}
+
+/** The settings after merging every source and checking each value. */
+export interface Config {
+  bind: HostPort;
+  tls: {
+    /** Certificates to serve, picked by SNI; the first is the default. */
+    certificates: CertificatePaths[];
+    /** Host names for a generated self-signed certificate (also set by `--dev`). */
+    generate: string[];
+    /** Extra trust anchors for connections this relay makes to other relays. */
+    roots: string[];
+    disableVerify: boolean;
+  };
+  cluster: {
+    /** How to reach the root; absent means this relay is the root. */
+    root: string | undefined;
+    /** How other relays reach this one; absent means a read-only member. */
+    node: string | undefined;
+  };
+  log: { level: LogLevel; format: LogFormat };
+  dev: boolean;
+  /** The config file that was read, if any. */
+  configFile: string | undefined;
+}
+
+/** What the command line asks for: run the relay, or print something and exit 0. */
+export type Command =
+  | { kind: "run"; config: Config }
+  | { kind: "help"; text: string }
+  | { kind: "version"; text: string };
+
+type Kind = "string" | "list" | "boolean" | "count";
+
+interface OptionSpec {
+  kind: Kind;
+  short?: string;
+  /** Placeholder shown in `--help`. */
+  arg?: string;
+  help: string;
+  /** Default as shown in `--help`. */
+  shown?: string;
+  /** false: the option has no environment variable or config key (e.g. `--help`). */
+  setting?: false;
+}
+
+/**
+ * Every option. The flag is `--<name>`, the variable `MOQ_<NAME>` with `-` as `_`, the config
+ * key `<name>` (or the same name split into a TOML table: `[tls] cert = ...` is `tls-cert`).
+ */
+const OPTIONS = {
+  bind: {
+    kind: "string",
+    arg: "ADDR",
+    help: "QUIC (UDP) and HTTP (TCP) listen address",
+    shown: "[::]:4443",
+  },
+  "tls-cert": {
+    kind: "list",
+    arg: "PATH",
+    help: "certificate chain, PEM; repeat for several (chosen by SNI, first is default)",
+  },
+  "tls-key": {
+    kind: "list",
+    arg: "PATH",
+    help: "private key, PEM; paired with --tls-cert by order",
+  },
+  "tls-root": {
+    kind: "list",
+    arg: "PATH",
+    help: "extra trusted root, PEM, for connections to other relays; repeatable",
+  },
+  "tls-disable-verify": {
+    kind: "boolean",
+    help: "do not verify other relays' certificates (development only)",
+    shown: "false",
+  },
+  "tls-generate": {
+    kind: "list",
+    arg: "HOST,...",
+    help: "serve a generated self-signed ECDSA certificate (14 days, renewed) for these hosts",
+  },
+  "cluster-root": {
+    kind: "string",
+    arg: "HOST",
+    help: "the cluster's root relay; without it this relay is a root",
+  },
+  "cluster-node": {
+    kind: "string",
+    arg: "HOST",
+    help: "host:port by which other relays reach this one; without it, a read-only member",
+  },
+  verbose: { kind: "count", short: "v", help: "more log output; repeatable", shown: "0" },
+  quiet: { kind: "count", short: "q", help: "less log output; repeatable", shown: "0" },
+  "log-level": {
+    kind: "string",
+    arg: "LEVEL",
+    help: `log level: ${LOG_LEVELS.join(", ")}`,
+    shown: "info",
+  },
+  "log-format": { kind: "string", arg: "FORMAT", help: "log format: text or json", shown: "text" },
+  dev: {
+    kind: "boolean",
+    help: "development mode: generate a certificate if none is given",
+    shown: "false",
+  },
+  config: { kind: "string", arg: "FILE", help: "TOML config file whose keys mirror the flags" },
+  help: { kind: "boolean", short: "h", help: "print this help and exit", setting: false },
+  version: { kind: "boolean", short: "V", help: "print the version and exit", setting: false },
+} as const satisfies Record<string, OptionSpec>;
+
+type OptionName = keyof typeof OPTIONS;
+type Value = string | string[] | boolean | number;
+
+/** A raw value and where it came from, for error messages. */
+interface Sourced {
+  value: Value;
+  source: string;
+}
+
+const NAMES = Object.keys(OPTIONS) as OptionName[];
+
+function spec(name: OptionName): OptionSpec {
+  return OPTIONS[name];
+}
+
+/** `tls-cert` -> `MOQ_TLS_CERT`. */
+export function envName(name: string): string {
+  return `MOQ_${name.toUpperCase().replaceAll("-", "_")}`;
+}
+
+/** The `--help` text: every flag with its variable and default. */
+export function helpText(): string {
+  const lines = [
+    `moq-relay ${VERSION}: a Media over QUIC (moq-lite) relay`,
+    "",
+    "Usage: moq-relay [OPTIONS]",
+    "",
+    "Options (flag, then environment variable, then config file key, then default):",
+  ];
+  for (const name of NAMES) {
+    const s = spec(name);
+    const flag = `${s.short ? `-${s.short}, ` : "    "}--${name}${s.arg ? ` <${s.arg}>` : ""}`;
+    const extra = [
+      s.setting === false ? undefined : `env ${envName(name)}`,
+      s.shown ? `default ${s.shown}` : undefined,
+    ].filter((x) => x !== undefined).join("; ");
+    lines.push(`  ${flag.padEnd(34)} ${s.help}${extra ? ` [${extra}]` : ""}`);
+  }
+  lines.push(
+    "",
+    "List variables take comma-separated values (MOQ_TLS_CERT=a.pem,b.pem).",
+    "Boolean variables take 1/0, true/false, yes/no.",
+  );
+  return lines.join("\n");
+}
+
+/** Parses the command line, environment and config file into a {@link Command}. */
+export function loadConfig(
+  args: string[],
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+): Command {
+  const flags = parseFlags(args);
+  if (flags.get("help")?.value === true) return { kind: "help", text: helpText() };
+  if (flags.get("version")?.value === true) {
+    return { kind: "version", text: `moq-relay ${VERSION}` };
+  }
+
+  const environment = readEnvironment(env);
+  const configSource = flags.get("config") ?? environment.get("config");
+  const configFile = configSource ? String(configSource.value) : undefined;
+  const file = configFile ? readConfigFile(configFile) : new Map<OptionName, Sourced>();
+
+  const pick = (name: OptionName): Sourced | undefined =>
+    flags.get(name) ?? environment.get(name) ?? file.get(name);
+  return { kind: "run", config: buildConfig(pick, configFile) };
+}
+
+function parseFlags(args: string[]): Map<OptionName, Sourced> {
+  const options: Record<
+    string,
+    { type: "string" | "boolean"; short?: string; multiple?: boolean }
+  > = {};
+  for (const name of NAMES) {
+    const s = spec(name);
+    options[name] = {
+      type: s.kind === "string" || s.kind === "list" ? "string" : "boolean",
+      ...(s.short ? { short: s.short } : {}),
+      ...(s.kind === "list" || s.kind === "count" ? { multiple: true } : {}),
+    };
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: false });
+  } catch (e) {
+    throw new ConfigError(flagParseMessage(e));
+  }
+  const out = new Map<OptionName, Sourced>();
+  for (const name of NAMES) {
+    const raw: unknown = parsed.values[name];
+    if (raw === undefined) continue;
+    const kind = spec(name).kind;
+    const source = `--${name}`;
+    if (kind === "count") {
+      out.set(name, { value: Array.isArray(raw) ? raw.length : 1, source });
+    } else if (kind === "list") {
+      const items = (Array.isArray(raw) ? raw : [raw]).map(String);
+      // `--tls-generate a,b` and `--tls-generate a --tls-generate b` mean the same.
+      const value = name === "tls-generate" ? items.flatMap(splitList) : items;
+      out.set(name, { value, source });
+    } else {
+      out.set(name, { value: raw as string | boolean, source });
+    }
+  }
+  return out;
+}
+
+/** node:util's messages are long and mention `parseArgs`; keep the part a user needs. */
+function flagParseMessage(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const unknown = message.match(/Unknown option '([^']+)'/);
+  if (unknown) return `${unknown[1]}: unknown flag (see --help)`;
+  const missing = message.match(/Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/);
+  if (missing) return `${missing[1]}: needs a value`;
+  const positional = message.match(/Unexpected argument '([^']+)'/);
+  if (positional) return `${positional[1]}: unexpected argument (see --help)`;
+  const needsNoValue = message.match(/Option '(?:-\w, )?(--[\w-]+)' does not take an argument/);
+  if (needsNoValue) return `${needsNoValue[1]}: takes no value`;
+  return message.split("\n")[0] ?? message;
+}
+
+function splitList(text: string): string[] {
+  return text.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+function readEnvironment(env: Record<string, string | undefined>): Map<OptionName, Sourced> {
+  const out = new Map<OptionName, Sourced>();
+  for (const name of NAMES) {
+    const s = spec(name);
+    if (s.setting === false) continue;
+    const variable = envName(name);
+    const text = env[variable];
+    if (text === undefined || text === "") continue;
+    out.set(name, { value: parseText(text, s.kind, variable), source: variable });
+  }
+  return out;
+}
+
+function parseText(text: string, kind: Kind, source: string): Value {
+  switch (kind) {
+    case "string":
+      return text;
+    case "list":
+      return splitList(text);
+    case "boolean": {
+      const lower = text.toLowerCase();
+      if (["1", "true", "yes", "on"].includes(lower)) return true;
+      if (["0", "false", "no", "off"].includes(lower)) return false;
+      throw new ConfigError(`${source}: "${text}" is not a boolean (use true or false)`);
+    }
+    case "count": {
+      if (!/^\d+$/.test(text)) {
+        throw new ConfigError(`${source}: "${text}" is not a non-negative integer`);
+      }
+      return Number(text);
+    }
+  }
+}
+
+function readConfigFile(path: string): Map<OptionName, Sourced> {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (e) {
+    throw new ConfigError(`--config: cannot read ${path}: ${errorText(e)}`);
+  }
+  let table: Record<string, unknown>;
+  try {
+    table = parseToml(text);
+  } catch (e) {
+    const first = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+    throw new ConfigError(`${path}: not valid TOML: ${first}`);
+  }
+  const out = new Map<OptionName, Sourced>();
+  for (const [key, value] of flattenTable(table)) {
+    const name = NAMES.find((n) => n === key);
+    if (!name || spec(name).setting === false || name === "config") {
+      throw new ConfigError(`${path}: unknown key "${key}"`);
+    }
+    out.set(name, {
+      value: fileValue(value, spec(name).kind, `${path}: key "${key}"`),
+      source: `${path}: key "${key}"`,
+    });
+  }
+  return out;
+}
+
+/** `{ tls: { cert: x } }` -> `["tls-cert", x]`, so both flat and sectioned files work. */
+function flattenTable(table: Record<string, unknown>, prefix = ""): [string, unknown][] {
+  const out: [string, unknown][] = [];
+  for (const [key, value] of Object.entries(table)) {
+    const name = prefix ? `${prefix}-${key}` : key;
+    const isTable = typeof value === "object" && value !== null && !Array.isArray(value) &&
+      !(value instanceof Date);
+    if (isTable) out.push(...flattenTable(value as Record<string, unknown>, name));
+    else out.push([name, value]);
+  }
+  return out;
+}
+
+function fileValue(value: unknown, kind: Kind, source: string): Value {
+  switch (kind) {
+    case "string":
+      if (typeof value === "string") return value;
+      throw new ConfigError(`${source} must be a string`);
+    case "list":
+      if (typeof value === "string") return [value];
+      if (Array.isArray(value) && value.every((v) => typeof v === "string")) return value;
+      throw new ConfigError(`${source} must be a string or an array of strings`);
+    case "boolean":
+      if (typeof value === "boolean") return value;
+      throw new ConfigError(`${source} must be true or false`);
+    case "count":
+      if (typeof value === "number" && Number.isInteger(value) && value >= 0) return value;
+      throw new ConfigError(`${source} must be a non-negative integer`);
+  }
+}
+
+function buildConfig(
+  pick: (name: OptionName) => Sourced | undefined,
+  configFile: string | undefined,
+): Config {
+  const str = (name: OptionName): Sourced | undefined => pick(name);
+  const list = (name: OptionName): string[] => (pick(name)?.value as string[] | undefined) ?? [];
+  const bool = (name: OptionName): boolean => pick(name)?.value === true;
+  const count = (name: OptionName): number => (pick(name)?.value as number | undefined) ?? 0;
+
+  const bindSource = str("bind");
+  const bind = bindSource
+    ? parseHostPort(String(bindSource.value), bindSource.source, true)
+    : { hostname: "::", port: 4443 };
+
+  const certs = pick("tls-cert");
+  const keys = pick("tls-key");
+  const certPaths = list("tls-cert");
+  const keyPaths = list("tls-key");
+  if (certPaths.length !== keyPaths.length) {
+    const where = certs?.source ?? keys?.source ?? "--tls-cert";
+    throw new ConfigError(
+      `${where}: ${certPaths.length} certificate(s) but ${keyPaths.length} key(s); ` +
+        "give one --tls-key per --tls-cert",
+    );
+  }
+  const certificates = certPaths.map((cert, i) => ({ cert, key: keyPaths[i] ?? "" }));
+
+  const dev = bool("dev");
+  let generate = list("tls-generate");
+  if (dev && certificates.length === 0 && generate.length === 0) {
+    generate = ["localhost", "127.0.0.1", "::1"];
+  }
+  if (certificates.length === 0 && generate.length === 0) {
+    throw new ConfigError(
+      "--tls-cert: no certificate; give --tls-cert and --tls-key, --tls-generate HOST, or --dev",
+    );
+  }
+  for (const host of generate) {
+    checkHostName(host, pick("tls-generate")?.source ?? "--tls-generate");
+  }
+
+  const levelSource = str("log-level");
+  let level: LogLevel = "info";
+  if (levelSource) {
+    const text = String(levelSource.value).toLowerCase().replace(/^warn$/, "warning");
+    const found = LOG_LEVELS.find((l) => l === text);
+    if (!found) {
+      throw new ConfigError(
+        `${levelSource.source}: "${levelSource.value}" is not a log level (${
+          LOG_LEVELS.join(", ")
+        })`,
+      );
+    }
+    level = found;
+  }
+  level = shiftLevel(level, count("verbose") - count("quiet"));
+
+  const formatSource = str("log-format");
+  const format = formatSource ? String(formatSource.value) : "text";
+  if (format !== "text" && format !== "json") {
+    throw new ConfigError(
+      `${formatSource?.source}: "${format}" is not a log format (text or json)`,
+    );
+  }
+
+  const clusterRoot = str("cluster-root");
+  const clusterNode = str("cluster-node");
+  if (clusterRoot) parseHostPort(String(clusterRoot.value), clusterRoot.source, false);
+  if (clusterNode) parseHostPort(String(clusterNode.value), clusterNode.source, false);
+
+  return {
+    bind,
+    tls: {
+      certificates,
+      generate,
+      roots: list("tls-root"),
+      disableVerify: bool("tls-disable-verify"),
+    },
+    cluster: {
+      root: clusterRoot ? String(clusterRoot.value) : undefined,
+      node: clusterNode ? String(clusterNode.value) : undefined,
+    },
+    log: { level, format },
+    dev,
+    configFile,
+  };
+}
+
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+function isIPv4(text: string): boolean {
+  const parts = text.split(".");
+  return parts.length === 4 &&
+    parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255 && String(Number(p)) === p);
+}
+
+function isIPv6(text: string): boolean {
+  if (!/^[0-9A-Fa-f:.]+$/.test(text) || !text.includes(":")) return false;
+  try {
+    new URL(`http://[${text}]/`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A host name (an all-digit dotted name must be a valid IPv4 address). */
+function isHostName(text: string): boolean {
+  return /^[\d.]+$/.test(text) ? isIPv4(text) : HOST_NAME.test(text);
+}
+
+function checkHostName(host: string, source: string): void {
+  if (!isIPv6(host) && !isHostName(host)) {
+    throw new ConfigError(`${source}: "${host}" is not a host name or IP address`);
+  }
+}
+
+/**
+ * Parses `HOST:PORT`, `[IPv6]:PORT` or (when the port is optional) `HOST`.
+ * A bare IPv6 address without brackets is refused: its last group would read as a port.
+ */
+export function parseHostPort(text: string, source: string, portRequired: boolean): HostPort {
+  const example = portRequired
+    ? " (expected HOST:PORT, e.g. [::]:4443)"
+    : " (expected HOST[:PORT])";
+  const bad = () => new ConfigError(`${source}: "${text}" is not an address${example}`);
+  let hostname: string;
+  let portText: string | undefined;
+  const bracketed = text.match(/^\[([^\]]*)\](?::(.*))?$/);
+  if (bracketed) {
+    hostname = bracketed[1] ?? "";
+    portText = bracketed[2];
+    if (!isIPv6(hostname)) throw bad();
+  } else {
+    const colon = text.lastIndexOf(":");
+    if (colon >= 0 && text.indexOf(":") !== colon) throw bad(); // unbracketed IPv6
+    hostname = colon >= 0 ? text.slice(0, colon) : text;
+    portText = colon >= 0 ? text.slice(colon + 1) : undefined;
+    if (!isHostName(hostname)) throw bad();
+  }
+  if (portText === undefined) {
+    if (portRequired) throw bad();
+    return { hostname, port: 443 };
+  }
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw bad();
+  return { hostname, port: Number(portText) };
+}
+
+/** A short text for an unknown thrown value. */
+export function errorText(e: unknown): string {
+  if (e instanceof Deno.errors.NotFound) return "no such file";
+  if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (e instanceof Deno.errors.IsADirectory) return "is a directory";
+  return e instanceof Error ? e.message : String(e);
+}

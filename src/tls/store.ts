@@ -1,0 +1,92 @@
+/**
+ * The relay's certificates, loaded once from disk or generated, and the generated one renewed
+ * before it expires (listeners subscribe to changes and pick up the new certificate).
+ *
+ * @module
+ */
+import {
+  CertificateError,
+  generateCertificate,
+  loadCertificate,
+  type TlsCertificate,
+} from "./certificate.ts";
+
+/** Renew a generated certificate this long before it expires. */
+const RENEW_BEFORE_MS = 2 * 24 * 3600 * 1000;
+
+export interface TlsSettings {
+  certificates: { cert: string; key: string }[];
+  generate: string[];
+}
+
+/** Holds the certificates served; the first is the default when SNI matches none. */
+export class CertificateStore implements Disposable {
+  #certificates: TlsCertificate[];
+  #generate: string[];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #listeners = new Set<(certificates: readonly TlsCertificate[]) => void>();
+
+  private constructor(certificates: TlsCertificate[], generate: string[]) {
+    this.#certificates = certificates;
+    this.#generate = generate;
+    this.#scheduleRenewal();
+  }
+
+  /** Loads every configured certificate (throwing {@link CertificateError}) and generates one if asked. */
+  static async load(settings: TlsSettings): Promise<CertificateStore> {
+    const certificates: TlsCertificate[] = [];
+    for (const { cert, key } of settings.certificates) {
+      certificates.push(await loadCertificate(cert, key));
+    }
+    if (settings.generate.length > 0) {
+      certificates.push(await generateCertificate(settings.generate));
+    }
+    if (certificates.length === 0) throw new CertificateError("no certificate configured");
+    return new CertificateStore(certificates, settings.generate);
+  }
+
+  get certificates(): readonly TlsCertificate[] {
+    return this.#certificates;
+  }
+
+  /** The default certificate (the first configured, else the generated one). */
+  get primary(): TlsCertificate {
+    const first = this.#certificates[0];
+    if (!first) throw new CertificateError("no certificate configured");
+    return first;
+  }
+
+  /** Calls `listener` whenever a certificate is renewed. */
+  onChange(listener: (certificates: readonly TlsCertificate[]) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Replaces the generated certificate with a fresh one now. */
+  async renew(): Promise<TlsCertificate | undefined> {
+    if (this.#generate.length === 0) return undefined;
+    const fresh = await generateCertificate(this.#generate);
+    this.#certificates = this.#certificates.map((c) => c.generated ? fresh : c);
+    this.#scheduleRenewal();
+    for (const listener of this.#listeners) listener(this.#certificates);
+    return fresh;
+  }
+
+  #scheduleRenewal(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const generated = this.#certificates.find((c) => c.generated);
+    if (!generated) return;
+    // setTimeout holds at most 2^31-1 ms (~24.8 days); a 14-day certificate fits.
+    const delay = Math.max(0, generated.notAfter.getTime() - Date.now() - RENEW_BEFORE_MS);
+    const timer = setTimeout(() => void this.renew(), delay);
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
+  }
+
+  [Symbol.dispose](): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#listeners.clear();
+  }
+}

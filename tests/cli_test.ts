@@ -1,0 +1,97 @@
+/**
+ * `main.ts` as a process: what an operator sees for good and bad command lines.
+ */
+import { equal, match, ok } from "assert";
+
+const main = new URL("../main.ts", import.meta.url).pathname;
+const tls = new URL("./fixtures/tls/", import.meta.url).pathname;
+
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function relay(args: string[], env: Record<string, string> = {}): Promise<Outcome> {
+  const command = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", main, ...args],
+    env: { NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const { code, stdout, stderr } = await command.output();
+  const decoder = new TextDecoder();
+  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+}
+
+/** Exit code 2 and exactly one line on stderr, which matches `pattern`. */
+async function refused(args: string[], pattern: RegExp): Promise<void> {
+  const { code, stderr } = await relay(args);
+  equal(code, 2, `exit code for ${args.join(" ")}: stderr was ${stderr}`);
+  const lines = stderr.trimEnd().split("\n");
+  equal(lines.length, 1, `one line expected, got:\n${stderr}`);
+  match(lines[0] ?? "", pattern);
+  ok(!stderr.includes("    at "), "no stack trace");
+}
+
+Deno.test("--help prints every flag and exits 0", async () => {
+  const { code, stdout } = await relay(["--help"]);
+  equal(code, 0);
+  match(stdout, /--bind <ADDR>/);
+  match(stdout, /MOQ_TLS_CERT/);
+});
+
+Deno.test("--version prints the version", async () => {
+  const { code, stdout } = await relay(["--version"]);
+  equal(code, 0);
+  match(stdout, /^moq-relay \d+\.\d+\.\d+/);
+});
+
+Deno.test("an unknown flag exits 2 naming it", () =>
+  refused(["--frobnicate"], /^moq-relay: --frobnicate: unknown flag/));
+
+Deno.test("a malformed --bind exits 2 naming it", () =>
+  refused(["--dev", "--bind", "localhost"], /^moq-relay: --bind: "localhost" is not an address/));
+
+Deno.test("a missing certificate file exits 2 naming it", () =>
+  refused(
+    ["--tls-cert", `${tls}nope.pem`, "--tls-key", `${tls}ec.key`],
+    /^moq-relay: cannot read certificate .*nope\.pem: no such file$/,
+  ));
+
+Deno.test("a key that does not match its certificate exits 2", () =>
+  refused(
+    ["--tls-cert", `${tls}ec.pem`, "--tls-key", `${tls}other.key`],
+    /^moq-relay: .*other\.key: this key does not match the certificate .*ec\.pem$/,
+  ));
+
+Deno.test("a bad config key exits 2 naming the file and key", async () => {
+  const file = await Deno.makeTempFile({ suffix: ".toml" });
+  await Deno.writeTextFile(file, 'bind = "[::]:4443"\ntls-certs = ["a.pem"]\n');
+  await refused(["--config", file], new RegExp(`^moq-relay: ${file}: unknown key "tls-certs"$`));
+});
+
+Deno.test("a seed-style command line is accepted and reports address and fingerprint", async () => {
+  const { code, stderr } = await relay([
+    "--bind",
+    "127.0.0.1:0",
+    "--tls-cert",
+    `${tls}ec.pem`,
+    "--tls-key",
+    `${tls}ec.key`,
+    "-v",
+  ]);
+  equal(code, 0, stderr);
+  match(stderr, /listen address 127\.0\.0\.1:0/);
+  match(stderr, /fingerprint [0-9a-f]{64}/);
+});
+
+Deno.test("--dev generates a certificate and prints its fingerprint", async () => {
+  const { code, stderr } = await relay(["--dev", "--bind", "127.0.0.1:0", "--log-format", "json"]);
+  equal(code, 0, stderr);
+  const lines = stderr.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+  const cert = lines.find((l) => typeof l.fingerprint === "string");
+  ok(cert, stderr);
+  match(String(cert.fingerprint), /^[0-9a-f]{64}$/);
+  equal(cert.generated, true);
+});
