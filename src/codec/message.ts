@@ -9,7 +9,7 @@
  * @module
  */
 import { Reader, Writer } from "./buffer.ts";
-import { boundsError, ProtocolError } from "./error.ts";
+import { boundsError } from "./error.ts";
 import { readVarint } from "./varint.ts";
 
 /** Largest control message body accepted (announce, subscribe, setup, ...). */
@@ -90,5 +90,3 @@ export function decodeVarint(buf: Uint8Array, offset = 0): Decoded<number> | und
   const r = readVarint(buf, offset);
   return r ? { value: r[0], size: r[1] - offset } : undefined;
 }
-
-export { ProtocolError };

@@ -1,0 +1,112 @@
+/**
+ * Group streams (unidirectional, type `0x00`): a GROUP header, then frames until FIN.
+ *
+ * - GROUP: subscribe id, group sequence; 06 adds the index of the first frame on the stream.
+ * - FRAME: 01..04 `size (i)` + payload; 05+ `timestamp delta (i, zigzag)` + size + payload,
+ *   the delta against the previous frame of the group (the first against 0).
+ *
+ * Frame payloads are never copied here: the header decoder reports the payload size and the
+ * session forwards those bytes as they arrive.
+ *
+ * @module
+ */
+import { ErrorCode, ProtocolError } from "./error.ts";
+import { type Decoded, decodeSized, encodeSized } from "./message.ts";
+import { readVarint, varintSize, writeVarint, zigzagDecode, zigzagEncode } from "./varint.ts";
+import { Version } from "./version.ts";
+import { Writer } from "./buffer.ts";
+
+/** Largest frame accepted; bigger ones are refused with FrameTooLarge before any buffering. */
+export const MAX_FRAME_SIZE = 32 * 1024 * 1024;
+
+export interface GroupHeader {
+  subscribeId: bigint;
+  sequence: number;
+  /** 06: index of the first frame carried; 0 = the group from its start. Always 0 before 06. */
+  frameStart: number;
+}
+
+export function decodeGroupHeader(
+  buf: Uint8Array,
+  version: Version,
+  offset = 0,
+): Decoded<GroupHeader> | undefined {
+  return decodeSized(buf, offset, "GROUP", (r) => ({
+    subscribeId: r.varintBig("subscribe id"),
+    sequence: r.varint("sequence"),
+    frameStart: version >= Version.Lite06 ? r.varint("frame start") : 0,
+  }));
+}
+
+export function encodeGroupHeader(msg: GroupHeader, version: Version): Uint8Array<ArrayBuffer> {
+  if (version < Version.Lite06 && msg.frameStart !== 0) {
+    // The peer would number the frames from 0 and misalign the group.
+    throw new RangeError("a group starting past frame 0 needs lite-06");
+  }
+  return encodeSized((w) => {
+    w.varint(msg.subscribeId).varint(msg.sequence);
+    if (version >= Version.Lite06) w.varint(msg.frameStart);
+  });
+}
+
+export interface FrameHeader {
+  /** 05+: signed delta against the previous frame's timestamp; 0 before 05. */
+  timestampDelta: number;
+  /** Payload bytes that follow the header. */
+  size: number;
+}
+
+/** Whether frames of this version carry a timestamp delta. */
+export function hasFrameTimestamps(version: Version): boolean {
+  return version >= Version.Lite05;
+}
+
+/**
+ * Decodes a frame header (not its payload). `undefined` = need more bytes; `size` in the result
+ * is the header length, `value.size` the payload length.
+ */
+export function decodeFrameHeader(
+  buf: Uint8Array,
+  version: Version,
+  offset = 0,
+  maxSize = MAX_FRAME_SIZE,
+): Decoded<FrameHeader> | undefined {
+  let at = offset;
+  let timestampDelta = 0;
+  if (hasFrameTimestamps(version)) {
+    const t = readVarint(buf, at);
+    if (!t) return undefined;
+    timestampDelta = zigzagDecode(t[0]);
+    at = t[1];
+  }
+  const s = readVarint(buf, at);
+  if (!s) return undefined;
+  if (s[0] > maxSize) {
+    throw new ProtocolError(
+      ErrorCode.FrameTooLarge,
+      `frame of ${s[0]} bytes exceeds the limit of ${maxSize}`,
+    );
+  }
+  return { value: { timestampDelta, size: s[0] }, size: s[1] - offset };
+}
+
+/** Encodes a frame header. */
+export function encodeFrameHeader(header: FrameHeader, version: Version): Uint8Array<ArrayBuffer> {
+  const stamped = hasFrameTimestamps(version);
+  const zz = stamped ? zigzagEncode(header.timestampDelta) : 0;
+  const out = new Uint8Array((stamped ? varintSize(zz) : 0) + varintSize(header.size));
+  let at = 0;
+  if (stamped) at = writeVarint(out, at, zz);
+  writeVarint(out, at, header.size);
+  return out;
+}
+
+/** Encodes a whole frame, header and payload (for tests and small frames; the relay forwards). */
+export function encodeFrame(
+  payload: Uint8Array,
+  version: Version,
+  timestampDelta = 0,
+): Uint8Array<ArrayBuffer> {
+  return new Writer().bytes(encodeFrameHeader({ timestampDelta, size: payload.length }, version))
+    .bytes(payload).finish();
+}

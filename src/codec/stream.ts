@@ -1,0 +1,89 @@
+/**
+ * Stream types: the varint that opens every stream, and which versions allow which.
+ *
+ * Bidirectional: 0x01 announce, 0x02 subscribe, 0x03 fetch (03+), 0x04 probe (03+), 0x05 goaway
+ * (04+), 0x06 track (05+), and 0x20 the legacy CLIENT_SETUP (the first stream on 01/02).
+ * Unidirectional: 0x00 group, 0x01 setup (05+).
+ *
+ * From lite-03 on, an unknown type is reset and the session goes on (that is how extensions are
+ * probed); on 01/02 it is fatal. A known type the version lacks is an unexpected stream.
+ *
+ * @module
+ */
+import { ErrorCode, ProtocolError } from "./error.ts";
+import { type Decoded, decodeVarint } from "./message.ts";
+import { CLIENT_SETUP_TYPE } from "./setup.ts";
+import { Version } from "./version.ts";
+
+export const BidiType = {
+  Announce: 0x01,
+  Subscribe: 0x02,
+  Fetch: 0x03,
+  Probe: 0x04,
+  Goaway: 0x05,
+  Track: 0x06,
+  ClientSetup: CLIENT_SETUP_TYPE,
+} as const;
+
+export const UniType = { Group: 0x00, Setup: 0x01 } as const;
+
+export type BidiKind = "announce" | "subscribe" | "fetch" | "probe" | "goaway" | "track" | "setup";
+export type UniKind = "group" | "setup";
+
+/** The oldest version that has each bidirectional stream type. */
+const BIDI: Record<number, [BidiKind, Version]> = {
+  [BidiType.Announce]: ["announce", Version.Lite01],
+  [BidiType.Subscribe]: ["subscribe", Version.Lite01],
+  [BidiType.Fetch]: ["fetch", Version.Lite03],
+  [BidiType.Probe]: ["probe", Version.Lite03],
+  [BidiType.Goaway]: ["goaway", Version.Lite04],
+  [BidiType.Track]: ["track", Version.Lite05],
+};
+
+/**
+ * The kind of a bidirectional stream from its type. `undefined` = need more bytes. Throws
+ * UnexpectedStream for a type the version lacks, and for unknown types (the session resets the
+ * stream on 03+ and closes the session on 01/02: see {@link unknownStreamIsFatal}).
+ */
+export function decodeBidiType(
+  buf: Uint8Array,
+  version: Version,
+  offset = 0,
+): Decoded<BidiKind> | undefined {
+  const t = decodeVarint(buf, offset);
+  if (!t) return undefined;
+  if (t.value === BidiType.ClientSetup && version <= Version.Lite02) {
+    return { value: "setup", size: t.size };
+  }
+  const known = BIDI[t.value];
+  if (!known || version < known[1]) {
+    throw new ProtocolError(
+      ErrorCode.UnexpectedStream,
+      `unexpected bidirectional stream type ${t.value}`,
+    );
+  }
+  return { value: known[0], size: t.size };
+}
+
+/** The kind of a unidirectional stream from its type; as {@link decodeBidiType}. */
+export function decodeUniType(
+  buf: Uint8Array,
+  version: Version,
+  offset = 0,
+): Decoded<UniKind> | undefined {
+  const t = decodeVarint(buf, offset);
+  if (!t) return undefined;
+  if (t.value === UniType.Group) return { value: "group", size: t.size };
+  if (t.value === UniType.Setup && version >= Version.Lite05) {
+    return { value: "setup", size: t.size };
+  }
+  throw new ProtocolError(
+    ErrorCode.UnexpectedStream,
+    `unexpected unidirectional stream type ${t.value}`,
+  );
+}
+
+/** lite-01/02 treat an unknown stream as a fatal error; 03+ reset just that stream. */
+export function unknownStreamIsFatal(version: Version): boolean {
+  return version <= Version.Lite02;
+}
