@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { Reader, Writer } from "./buffer.ts";
+import { Reader, type Writer } from "./buffer.ts";
 import { boundsError, decodeError } from "./error.ts";
 import { type Decoded, decodeSized, encodeSized, encodeTyped, frame } from "./message.ts";
 import { checkedPath, type Path } from "./path.ts";
