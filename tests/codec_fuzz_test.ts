@@ -100,11 +100,11 @@ Deno.test("fuzz corpus: every committed input replays through every decoder", ()
 });
 
 Deno.test("declared sizes over the limit are refused before any body arrives", () => {
-  const threw = (f: () => unknown, code: number) => {
+  const threw = (f: () => unknown, streamCode: number) => {
     try {
       f();
     } catch (e) {
-      return e instanceof codec.ProtocolError && e.code === code;
+      return e instanceof codec.ProtocolError && e.streamCode === streamCode;
     }
     return false;
   };
@@ -112,21 +112,21 @@ Deno.test("declared sizes over the limit are refused before any body arrives", (
   ok(
     threw(
       () => codec.decodeSubscribe(hex("c0 00 00 00 40 00 00 00"), codec.Version.Lite05),
-      codec.ErrorCode.BoundsExceeded,
+      codec.StreamCode.MalformedTrack,
     ),
   );
   ok(
     threw(
       () => codec.decodeFrameHeader(hex("c0 00 00 00 40 00 00 00"), codec.Version.Lite04),
-      codec.ErrorCode.FrameTooLarge,
+      codec.StreamCode.FrameTooLarge,
     ),
   );
-  ok(threw(() => codec.decodeSetup(hex("80 01 00 01")), codec.ErrorCode.BoundsExceeded));
+  ok(threw(() => codec.decodeSetup(hex("80 01 00 01")), codec.StreamCode.MalformedTrack));
   // A varint beyond 2^53 where a number is expected is a clear decode error.
   ok(
     threw(
       () => codec.decodeGroupHeader(hex("09 00 ff ff ff ff ff ff ff ff"), codec.Version.Lite04),
-      codec.ErrorCode.Decode,
+      codec.StreamCode.MalformedTrack,
     ),
   );
   // ... while 62-bit identifiers are fine.

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { ErrorCode, ProtocolError } from "./error.ts";
+import { ProtocolError, SessionCode, StreamCode } from "./error.ts";
 import { type Decoded, decodeSized, encodeSized } from "./message.ts";
 import { readVarint, varintSize, writeVarint, zigzagDecode, zigzagEncode } from "./varint.ts";
 import { Version } from "./version.ts";
@@ -83,8 +83,9 @@ export function decodeFrameHeader(
   if (!s) return undefined;
   if (s[0] > maxSize) {
     throw new ProtocolError(
-      ErrorCode.FrameTooLarge,
       `frame of ${s[0]} bytes exceeds the limit of ${maxSize}`,
+      SessionCode.ProtocolViolation,
+      StreamCode.FrameTooLarge,
     );
   }
   return { value: { timestampDelta, size: s[0] }, size: s[1] - offset };

@@ -12,7 +12,7 @@
  * @module
  */
 import { Reader, Writer } from "./buffer.ts";
-import { boundsError, decodeError, ErrorCode, ProtocolError } from "./error.ts";
+import { boundsError, decodeError, ProtocolError, SessionCode } from "./error.ts";
 import { type Decoded, decodeSized, encodeSized } from "./message.ts";
 import { readVarint } from "./varint.ts";
 import { type Version, Version as V } from "./version.ts";
@@ -78,7 +78,7 @@ export function decodeServerSetup(buf: Uint8Array, offset = 0): Decoded<ServerSe
   const t = readVarint(buf, offset);
   if (!t) return undefined;
   if (t[0] !== SERVER_SETUP_TYPE) {
-    throw new ProtocolError(ErrorCode.UnexpectedMessage, `expected SERVER_SETUP, got type ${t[0]}`);
+    throw new ProtocolError(`expected SERVER_SETUP, got type ${t[0]}`);
   }
   const body = legacyBody(buf, t[1]);
   if (!body) return undefined;
@@ -148,14 +148,14 @@ export function decodeSetup(buf: Uint8Array, offset = 0): Decoded<Setup> | undef
   return decodeSized(buf, offset, "SETUP", (r) => {
     const count = r.varint("parameter count");
     if (count > MAX_SETUP_PARAMETERS) {
-      throw new ProtocolError(ErrorCode.TooManyParameters, `SETUP: ${count} parameters`);
+      throw new ProtocolError(`SETUP: ${count} parameters`, SessionCode.KeyValueFormatting);
     }
     const parameters: Parameter[] = [];
     const seen = new Set<bigint>();
     for (let i = 0; i < count; i++) {
       const id = r.varintBig("parameter id");
       if (seen.has(id)) {
-        throw new ProtocolError(ErrorCode.ProtocolViolation, `SETUP: duplicate parameter ${id}`);
+        throw new ProtocolError(`SETUP: duplicate parameter ${id}`);
       }
       seen.add(id);
       parameters.push({ id, value: r.lengthPrefixed("parameter value", MAX_SETUP_SIZE) });

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { ErrorCode, ProtocolError } from "./error.ts";
+import { ProtocolError, SessionCode, StreamCode } from "./error.ts";
 import { type Decoded, decodeVarint } from "./message.ts";
 import { CLIENT_SETUP_TYPE } from "./setup.ts";
 import { Version } from "./version.ts";
@@ -58,8 +58,9 @@ export function decodeBidiType(
   const known = BIDI[t.value];
   if (!known || version < known[1]) {
     throw new ProtocolError(
-      ErrorCode.UnexpectedStream,
       `unexpected bidirectional stream type ${t.value}`,
+      SessionCode.ProtocolViolation,
+      StreamCode.Cancel,
     );
   }
   return { value: known[0], size: t.size };
@@ -78,8 +79,9 @@ export function decodeUniType(
     return { value: "setup", size: t.size };
   }
   throw new ProtocolError(
-    ErrorCode.UnexpectedStream,
     `unexpected unidirectional stream type ${t.value}`,
+    SessionCode.ProtocolViolation,
+    StreamCode.Cancel,
   );
 }
 
