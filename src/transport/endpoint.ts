@@ -1,0 +1,239 @@
+/**
+ * One QUIC endpoint (one UDP port) serving WebTransport (ALPN `h3`) and the raw MoQ ALPNs, and
+ * dialing out from the same port for relay-to-relay links.
+ *
+ * @module
+ */
+import { ALPNS } from "../codec/version.ts";
+import { logger } from "../log.ts";
+import { DEFAULT_H3_LIMITS, type H3Limits } from "./h3_connection.ts";
+import { QuicSession } from "./quic.ts";
+import { AsyncQueue } from "./queue.ts";
+import type { IncomingSession, Session } from "./session.ts";
+import {
+  connectWebTransport,
+  dialQuic,
+  serveHttp3,
+  type WebTransportConnectOptions,
+} from "./webtransport.ts";
+
+const log = logger("transport");
+
+export interface TransportLimits {
+  /** Streams a peer may hold open at once, per connection. */
+  maxIncomingBidiStreams: number;
+  maxIncomingUniStreams: number;
+  /** Close a connection silent for this long. */
+  idleTimeoutMs: number;
+  /** Send a keep-alive after this much silence. */
+  keepAliveMs: number;
+  h3: H3Limits;
+}
+
+export const DEFAULT_TRANSPORT_LIMITS: TransportLimits = {
+  maxIncomingBidiStreams: 10_000,
+  maxIncomingUniStreams: 10_000,
+  idleTimeoutMs: 10_000,
+  keepAliveMs: 4_000,
+  h3: DEFAULT_H3_LIMITS,
+};
+
+export interface EndpointOptions {
+  hostname: string;
+  port: number;
+  certPem: string;
+  keyPem: string;
+  /** MoQ ALPNs served on raw QUIC, most preferred first. */
+  alpns?: readonly string[];
+  limits?: Partial<TransportLimits>;
+}
+
+function transportOptions(limits: TransportLimits): Deno.QuicTransportOptions {
+  return {
+    maxConcurrentBidirectionalStreams: limits.maxIncomingBidiStreams,
+    maxConcurrentUnidirectionalStreams: limits.maxIncomingUniStreams,
+    maxIdleTimeout: limits.idleTimeoutMs,
+    keepAliveInterval: limits.keepAliveMs,
+    congestionControl: "low-latency",
+  };
+}
+
+function formatAddr(addr: Deno.NetAddr): string {
+  return addr.hostname.includes(":")
+    ? `[${addr.hostname}]:${addr.port}`
+    : `${addr.hostname}:${addr.port}`;
+}
+
+/** A raw QUIC connection whose ALPN named a MoQ version. */
+class IncomingQuic implements IncomingSession {
+  readonly kind = "quic" as const;
+  readonly url = undefined;
+  readonly protocols: readonly string[];
+  readonly headers = new Headers();
+  readonly remote: Deno.NetAddr;
+  readonly #conn: Deno.QuicConn;
+
+  constructor(conn: Deno.QuicConn) {
+    this.#conn = conn;
+    this.protocols = conn.protocol ? [conn.protocol] : [];
+    this.remote = conn.remoteAddr;
+  }
+
+  accept(): Promise<Session> {
+    return Promise.resolve(new QuicSession(this.#conn));
+  }
+
+  reject(status: number, reason = ""): Promise<void> {
+    log.info("refused a QUIC session from {remote}: {status} {reason}", {
+      remote: formatAddr(this.remote),
+      status,
+      reason,
+    });
+    try {
+      this.#conn.close({ closeCode: status, reason });
+    } catch {
+      // already closed
+    }
+    return Promise.resolve();
+  }
+}
+
+export class Endpoint implements AsyncDisposable {
+  readonly quic: Deno.QuicEndpoint;
+  readonly limits: TransportLimits;
+  readonly alpns: readonly string[];
+  readonly #incoming = new AsyncQueue<IncomingSession>((s) => void s.reject(503, "shutting down"));
+  #listener: Deno.QuicListener;
+  #closed = false;
+
+  private constructor(
+    quic: Deno.QuicEndpoint,
+    listener: Deno.QuicListener,
+    limits: TransportLimits,
+    alpns: readonly string[],
+  ) {
+    this.quic = quic;
+    this.#listener = listener;
+    this.limits = limits;
+    this.alpns = alpns;
+    void this.#acceptLoop(listener);
+  }
+
+  /** Binds the UDP port and starts accepting. */
+  static listen(options: EndpointOptions): Endpoint {
+    const limits = { ...DEFAULT_TRANSPORT_LIMITS, ...options.limits };
+    const alpns = options.alpns ?? ALPNS;
+    const quic = new Deno.QuicEndpoint({ hostname: options.hostname, port: options.port });
+    const listener = quic.listen({
+      cert: options.certPem,
+      key: options.keyPem,
+      alpnProtocols: ["h3", ...alpns],
+      ...transportOptions(limits),
+    });
+    return new Endpoint(quic, listener, limits, alpns);
+  }
+
+  get addr(): Deno.NetAddr {
+    return this.quic.addr;
+  }
+
+  /** Serves a new certificate to new connections (existing ones keep theirs). */
+  replaceCertificate(certPem: string, keyPem: string): void {
+    const next = this.quic.listen({
+      cert: certPem,
+      key: keyPem,
+      alpnProtocols: ["h3", ...this.alpns],
+      ...transportOptions(this.limits),
+    });
+    this.#listener.stop();
+    this.#listener = next;
+    void this.#acceptLoop(next);
+  }
+
+  /** Queues a session offered through another door (the WebSocket upgrade on TCP). */
+  offer(incoming: IncomingSession): void {
+    this.#incoming.push(incoming);
+  }
+
+  /** The next session a peer offers, or null once the endpoint is closed. */
+  accept(): Promise<IncomingSession | null> {
+    return this.#incoming.next();
+  }
+
+  async #acceptLoop(listener: Deno.QuicListener): Promise<void> {
+    while (!this.#closed) {
+      let incoming: Deno.QuicIncoming;
+      try {
+        incoming = await listener.incoming();
+      } catch {
+        return; // stopped
+      }
+      void this.#handshake(incoming);
+    }
+  }
+
+  async #handshake(incoming: Deno.QuicIncoming): Promise<void> {
+    let conn: Deno.QuicConn;
+    try {
+      conn = await incoming.accept();
+      await conn.handshake;
+    } catch (e) {
+      log.debug("handshake with {remote} failed: {error}", {
+        remote: formatAddr(incoming.remoteAddr),
+        error: String(e),
+      });
+      return;
+    }
+    conn.closed.catch(() => {});
+    if (conn.protocol === "h3") {
+      await serveHttp3(conn, (session) => this.#incoming.push(session), this.limits.h3).catch(
+        (e) => {
+          log.debug("HTTP/3 setup with {remote} failed: {error}", {
+            remote: formatAddr(conn.remoteAddr),
+            error: String(e),
+          });
+        },
+      );
+    } else {
+      this.#incoming.push(new IncomingQuic(conn));
+    }
+  }
+
+  /**
+   * Opens a session to another server from this endpoint's port: WebTransport for `https:` URLs,
+   * raw QUIC with the given ALPNs for `moqt:`/`moql:` (or when `rawQuic` is set).
+   */
+  async connect(
+    url: URL,
+    options: WebTransportConnectOptions & { rawQuic?: boolean } = {},
+  ): Promise<Session> {
+    if (options.rawQuic || url.protocol !== "https:") {
+      const conn = await dialQuic(url, options.protocols ?? [...this.alpns], {
+        ...options,
+        endpoint: this.quic,
+        transport: transportOptions(this.limits),
+      });
+      await conn.handshake;
+      return new QuicSession(conn, url);
+    }
+    return connectWebTransport(url, {
+      ...options,
+      endpoint: this.quic,
+      transport: transportOptions(this.limits),
+      limits: this.limits.h3,
+    });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await Promise.resolve();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#listener.stop();
+    this.#incoming.close();
+    this.quic.close();
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Raw QUIC sessions: a MoQ ALPN (`moq-lite-06`, ...) negotiated in the TLS handshake, and the
+ * QUIC connection itself is the session. Nearly 1:1 over Deno's `QuicConn`.
+ *
+ * @module
+ */
+import {
+  type BiStream,
+  type Capabilities,
+  type CloseInfo,
+  type OpenOptions,
+  quicStreamError,
+  type RecvStream,
+  type SendStream,
+  type Session,
+  type StreamError,
+} from "./session.ts";
+import { ReadableRecvStream, WritableSendStream } from "./streams.ts";
+
+/** Deno 2.9.6's QUIC sends neither reset nor stop codes (see shared/docs/transport.md). */
+export const DENO_QUIC_CAPS: Capabilities = {
+  resetCode: false,
+  stopCode: false,
+  datagrams: true,
+  maxStreamCode: 2 ** 32 - 1,
+};
+
+const mapError = (e: unknown): StreamError => quicStreamError(e, false);
+
+/** Writes `initial` (if any) before handing the stream out, so it goes out in one write. */
+export async function wrapSend(
+  stream: Deno.QuicSendStream,
+  mapper: (e: unknown) => StreamError,
+  initial?: Uint8Array,
+): Promise<SendStream> {
+  const send = new WritableSendStream(stream, mapper, stream);
+  if (initial && initial.length > 0) await send.write(initial);
+  return send;
+}
+
+/** Reads the next item of a WHATWG stream of streams, or null when it ends or errors. */
+export async function nextIncoming<T>(reader: ReadableStreamDefaultReader<T>): Promise<T | null> {
+  try {
+    const { value, done } = await reader.read();
+    return done ? null : value;
+  } catch {
+    return null;
+  }
+}
+
+/** A session over a raw QUIC connection whose ALPN named the protocol. */
+export class QuicSession implements Session {
+  readonly kind = "quic" as const;
+  readonly protocol: string;
+  readonly url: URL | undefined;
+  readonly remote: Deno.NetAddr;
+  readonly caps = DENO_QUIC_CAPS;
+  readonly closed: Promise<CloseInfo & { remote: boolean }>;
+  readonly #conn: Deno.QuicConn;
+  readonly #uni: ReadableStreamDefaultReader<Deno.QuicReceiveStream>;
+  readonly #bidi: ReadableStreamDefaultReader<Deno.QuicBidirectionalStream>;
+  #closedLocally: CloseInfo | undefined;
+
+  constructor(conn: Deno.QuicConn, url?: URL) {
+    this.#conn = conn;
+    this.protocol = conn.protocol ?? "";
+    this.url = url;
+    this.remote = conn.remoteAddr;
+    this.#uni = conn.incomingUnidirectionalStreams.getReader();
+    this.#bidi = conn.incomingBidirectionalStreams.getReader();
+    this.closed = conn.closed.then(
+      (info) =>
+        this.#closedLocally
+          ? { ...this.#closedLocally, remote: false }
+          : { code: info.closeCode, reason: info.reason, remote: true },
+      (e) => ({ code: 0, reason: e instanceof Error ? e.message : String(e), remote: true }),
+    );
+  }
+
+  async openUni(options?: OpenOptions): Promise<SendStream> {
+    const stream = await this.#conn.createUnidirectionalStream({
+      sendOrder: options?.priority ?? 0,
+      waitUntilAvailable: true,
+    });
+    return wrapSend(stream, mapError, options?.initial);
+  }
+
+  async openBi(options?: OpenOptions): Promise<BiStream> {
+    const stream = await this.#conn.createBidirectionalStream({
+      sendOrder: options?.priority ?? 0,
+      waitUntilAvailable: true,
+    });
+    return {
+      send: await wrapSend(stream.writable, mapError, options?.initial),
+      recv: new ReadableRecvStream(stream.readable, mapError),
+    };
+  }
+
+  async acceptUni(): Promise<RecvStream | null> {
+    const stream = await nextIncoming(this.#uni);
+    return stream ? new ReadableRecvStream(stream, mapError) : null;
+  }
+
+  async acceptBi(): Promise<BiStream | null> {
+    const stream = await nextIncoming(this.#bidi);
+    if (!stream) return null;
+    return {
+      send: new WritableSendStream(stream.writable, mapError, stream.writable),
+      recv: new ReadableRecvStream(stream.readable, mapError),
+    };
+  }
+
+  async close(info?: Partial<CloseInfo>): Promise<void> {
+    if (!this.#closedLocally) {
+      this.#closedLocally = { code: info?.code ?? 0, reason: info?.reason ?? "" };
+      try {
+        this.#conn.close({
+          closeCode: this.#closedLocally.code,
+          reason: this.#closedLocally.reason,
+        });
+      } catch {
+        // already closed
+      }
+    }
+    await this.closed;
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * Adapters from WHATWG streams (Deno QUIC, @moq/qmux) to our {@link SendStream} and
+ * {@link RecvStream}, and a reader for stream headers that never reads past the header.
+ *
+ * @module
+ */
+import { type RecvStream, type SendStream, StreamError } from "./session.ts";
+
+/** Turns a carrier's error into a StreamError. */
+export type ErrorMapper = (e: unknown) => StreamError;
+
+/** Holds the writer of a WHATWG writable for the stream's life. */
+export class WritableSendStream implements SendStream {
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #order: { sendOrder: number } | undefined;
+  readonly #mapError: ErrorMapper;
+  readonly closed: Promise<void>;
+  #done = false;
+
+  constructor(
+    writable: WritableStream<Uint8Array>,
+    mapError: ErrorMapper,
+    order?: { sendOrder: number },
+  ) {
+    this.#writer = writable.getWriter();
+    this.#order = order;
+    this.#mapError = mapError;
+    this.closed = this.#writer.closed.then(() => {}, (e) => {
+      throw mapError(e);
+    });
+    this.closed.catch(() => {}); // observed by whoever cares; never an unhandled rejection
+  }
+
+  get priority(): number {
+    return this.#order?.sendOrder ?? 0;
+  }
+
+  set priority(value: number) {
+    if (this.#order) this.#order.sendOrder = value;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    try {
+      await this.#writer.write(chunk);
+    } catch (e) {
+      throw this.#mapError(e);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    try {
+      await this.#writer.close();
+    } catch (e) {
+      throw this.#mapError(e);
+    }
+  }
+
+  reset(code: number): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#writer.abort(new StreamError("reset", code)).catch(() => {});
+  }
+}
+
+/** Holds the reader of a WHATWG readable for the stream's life. */
+export class ReadableRecvStream implements RecvStream {
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #mapError: ErrorMapper;
+  #prefix: Uint8Array | undefined;
+
+  /** `prefix`: bytes already read past a header, returned first. */
+  constructor(readable: ReadableStream<Uint8Array>, mapError: ErrorMapper, prefix?: Uint8Array) {
+    this.#reader = readable.getReader();
+    this.#mapError = mapError;
+    this.#prefix = prefix && prefix.length > 0 ? prefix : undefined;
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    if (this.#prefix) {
+      const prefix = this.#prefix;
+      this.#prefix = undefined;
+      return prefix;
+    }
+    try {
+      const { value, done } = await this.#reader.read();
+      return done ? null : value;
+    } catch (e) {
+      throw this.#mapError(e);
+    }
+  }
+
+  stop(code: number): void {
+    this.#reader.cancel(new StreamError("stopped", code)).catch(() => {});
+  }
+}
+
+/** A stream header read by {@link readHeader}. */
+export interface StreamHeader {
+  values: number[];
+  /** Bytes read past the header (only possible when `firstRead` exceeds the header's length). */
+  rest: Uint8Array;
+}
+
+/**
+ * Reads a stream's leading `count` varints with a BYOB reader, then releases the reader. The
+ * first read takes whatever is available up to `firstRead` bytes; later reads are exact, so
+ * nothing past the header is consumed when the header is at least `firstRead` bytes long.
+ * Returns null if the stream ends first.
+ */
+export async function readHeader(
+  readable: ReadableStream<Uint8Array>,
+  count: number,
+  firstRead: number,
+): Promise<StreamHeader | null> {
+  const reader = readable.getReader({ mode: "byob" });
+  let buf = new Uint8Array(Math.max(16, firstRead));
+  let length = 0;
+  const fill = async (n: number, exact: boolean): Promise<boolean> => {
+    while (length < n) {
+      const want = exact ? n - length : buf.length - length;
+      const { value, done } = await reader.read(new Uint8Array(buf.buffer, length, want));
+      if (done || !value) return false;
+      buf = new Uint8Array(value.buffer);
+      length += value.byteLength;
+      if (!exact) return true;
+    }
+    return true;
+  };
+  try {
+    buf = new Uint8Array(buf.buffer, 0, firstRead);
+    if (!await fill(1, false)) return null;
+    buf = new Uint8Array(buf.buffer);
+    const values: number[] = [];
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      if (!await fill(at + 1, true)) return null;
+      const size = 1 << ((buf[at] ?? 0) >> 6);
+      if (!await fill(at + size, true)) return null;
+      let v = (buf[at] ?? 0) & 0x3f;
+      for (let j = 1; j < size; j++) v = v * 256 + (buf[at + j] ?? 0);
+      values.push(v);
+      at += size;
+    }
+    return { values, rest: buf.slice(at, length) };
+  } finally {
+    reader.releaseLock();
+  }
+}
