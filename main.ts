@@ -28,8 +28,10 @@ async function main(args: string[]): Promise<void> {
     if (e instanceof ConfigError || e instanceof CertificateError) fail(e.message);
     throw e;
   }
-  await using running = relay;
-  await running.run();
+  const stop = () => void relay.close().then(() => Deno.exit(0));
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  relay.start();
 }
 
 if (import.meta.main) await main(Deno.args);

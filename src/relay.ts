@@ -1,24 +1,31 @@
 /**
- * The relay: config -> certificates -> (transport -> sessions -> cache, in later milestones).
+ * The relay: config -> certificates -> endpoint (QUIC + HTTP on one port number) -> sessions.
  *
  * `Relay.load(config)` does everything that can fail on bad settings, so `main.ts` can turn those
- * failures into exit code 2 before anything listens; `run()` serves until the relay is closed.
+ * failures into exit code 2 before anything listens; `start()` binds the ports; `closed`
+ * resolves when the relay stops.
  *
  * @module
  */
 import type { Config } from "./config.ts";
 import { logger } from "./log.ts";
 import { CertificateStore } from "./tls/store.ts";
+import { Endpoint } from "./transport/endpoint.ts";
+import type { IncomingSession } from "./transport/session.ts";
+import { serveWeb, type WebServer } from "./web/server.ts";
 
 const log = logger("relay");
 
-function formatAddress(hostname: string, port: number): string {
+export function formatAddress(hostname: string, port: number): string {
   return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
 }
 
 export class Relay implements AsyncDisposable {
   readonly config: Config;
   readonly certificates: CertificateStore;
+  #endpoint: Endpoint | undefined;
+  #web: WebServer | undefined;
+  #acceptLoop: Promise<void> | undefined;
 
   private constructor(config: Config, certificates: CertificateStore) {
     this.config = config;
@@ -31,14 +38,19 @@ export class Relay implements AsyncDisposable {
     return new Relay(config, certificates);
   }
 
-  /** Serves until closed. */
-  run(): Promise<void> {
+  /** The bound QUIC (UDP) and HTTP (TCP) address. */
+  get addr(): Deno.NetAddr {
+    if (!this.#endpoint) throw new Error("the relay is not started");
+    return this.#endpoint.addr;
+  }
+
+  /** Binds UDP and TCP on the configured port number and starts serving. */
+  start(): void {
     const { config } = this;
     if (config.tls.disableVerify) {
-      log.warn(
-        "--tls-disable-verify: certificates of other relays are NOT verified (development only)",
-      );
+      log.warn("--tls-disable-verify: certificates of other relays are NOT verified (development only)");
     }
+    const primary = this.certificates.primary;
     for (const cert of this.certificates.certificates) {
       log.info("certificate {names} fingerprint {fingerprint}", {
         names: cert.names.join(","),
@@ -47,16 +59,61 @@ export class Relay implements AsyncDisposable {
         generated: cert.generated,
       });
     }
-    const address = formatAddress(config.bind.hostname, config.bind.port);
-    log.info("listen address {address} (QUIC on UDP, HTTP on TCP)", { address });
-    // The QUIC/WebTransport endpoint arrives with the transport milestone; until then the relay
-    // stops here, after loading the config and certificates.
-    log.warn("transport not implemented yet: stopping after loading config and certificates");
-    return Promise.resolve();
+    if (this.certificates.certificates.length > 1) {
+      // Deno 2.9.6's QUIC and HTTPS listeners take one certificate each, with no SNI callback.
+      log.warn("several certificates configured: Deno's listeners serve only the first ({names})", {
+        names: primary.names.join(","),
+      });
+    }
+    const endpoint = Endpoint.listen({
+      hostname: config.bind.hostname,
+      port: config.bind.port,
+      certPem: primary.certPem,
+      keyPem: primary.keyPem,
+    });
+    this.#endpoint = endpoint;
+    this.#web = serveWeb({
+      hostname: config.bind.hostname,
+      port: endpoint.addr.port,
+      // A generated certificate is for development: plain HTTP, as upstream does.
+      tls: primary.generated ? undefined : { certPem: primary.certPem, keyPem: primary.keyPem },
+      fingerprint: () => this.certificates.primary.fingerprint,
+      offer: (incoming) => endpoint.offer(incoming),
+    });
+    this.certificates.onChange((certs) => {
+      const next = certs[0];
+      if (!next) return;
+      endpoint.replaceCertificate(next.certPem, next.keyPem);
+      log.info("certificate renewed, fingerprint {fingerprint}", { fingerprint: next.fingerprint });
+    });
+    const address = formatAddress(endpoint.addr.hostname, endpoint.addr.port);
+    log.info("listening on {address} (QUIC on UDP, {http} on TCP)", {
+      address,
+      http: this.#web.secure ? "HTTPS" : "HTTP",
+    });
+    this.#acceptLoop = this.#accept(endpoint);
+  }
+
+  async #accept(endpoint: Endpoint): Promise<void> {
+    for (let incoming = await endpoint.accept(); incoming; incoming = await endpoint.accept()) {
+      void this.#serve(incoming);
+    }
+  }
+
+  async #serve(incoming: IncomingSession): Promise<void> {
+    // The moq-lite session layer arrives with the relay-core milestone.
+    await incoming.reject(503, "relay core not implemented yet");
+  }
+
+  /** Stops listening and closes every session. */
+  async close(): Promise<void> {
+    this.certificates[Symbol.dispose]();
+    this.#endpoint?.close();
+    await this.#web?.shutdown();
+    await this.#acceptLoop;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
-    this.certificates[Symbol.dispose]();
-    return Promise.resolve();
+    return this.close();
   }
 }

@@ -71,8 +71,36 @@ Deno.test("a bad config key exits 2 naming the file and key", async () => {
   await refused(["--config", file], new RegExp(`^moq-relay: ${file}: unknown key "tls-certs"$`));
 });
 
+/** Starts the relay, collects stderr until `until` matches, then stops it with SIGTERM. */
+async function runUntil(args: string[], until: RegExp): Promise<{ stderr: string; code: number }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", main, ...args],
+    env: { NO_COLOR: "1" },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let stderr = "";
+  const decoder = new TextDecoder();
+  const reader = child.stderr.getReader();
+  const deadline = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  try {
+    while (!until.test(stderr)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stderr += decoder.decode(value, { stream: true });
+    }
+    child.kill("SIGTERM");
+    for (let r = await reader.read(); !r.done; r = await reader.read()) stderr += decoder.decode(r.value);
+  } finally {
+    clearTimeout(deadline);
+    reader.releaseLock();
+  }
+  const { code } = await child.status;
+  return { stderr, code };
+}
+
 Deno.test("a seed-style command line is accepted and reports address and fingerprint", async () => {
-  const { code, stderr } = await relay([
+  const { code, stderr } = await runUntil([
     "--bind",
     "127.0.0.1:0",
     "--tls-cert",
@@ -80,18 +108,22 @@ Deno.test("a seed-style command line is accepted and reports address and fingerp
     "--tls-key",
     `${tls}ec.key`,
     "-v",
-  ]);
-  equal(code, 0, stderr);
-  match(stderr, /listen address 127\.0\.0\.1:0/);
+  ], /listening on/);
   match(stderr, /fingerprint [0-9a-f]{64}/);
+  match(stderr, /listening on 127\.0\.0\.1:\d+ \(QUIC on UDP, HTTPS on TCP\)/);
+  equal(code, 0, stderr);
 });
 
-Deno.test("--dev generates a certificate and prints its fingerprint", async () => {
-  const { code, stderr } = await relay(["--dev", "--bind", "127.0.0.1:0", "--log-format", "json"]);
-  equal(code, 0, stderr);
+Deno.test("--dev generates a certificate, prints its fingerprint and serves it over HTTP", async () => {
+  const { code, stderr } = await runUntil(
+    ["--dev", "--bind", "127.0.0.1:0", "--log-format", "json"],
+    /listening on/,
+  );
   const lines = stderr.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
   const cert = lines.find((l) => typeof l.fingerprint === "string");
   ok(cert, stderr);
   match(String(cert.fingerprint), /^[0-9a-f]{64}$/);
   equal(cert.generated, true);
+  ok(lines.some((l) => l.http === "HTTP"), stderr);
+  equal(code, 0, stderr);
 });
