@@ -48,7 +48,9 @@ export class Relay implements AsyncDisposable {
   start(): void {
     const { config } = this;
     if (config.tls.disableVerify) {
-      log.warn("--tls-disable-verify: certificates of other relays are NOT verified (development only)");
+      log.warn(
+        "--tls-disable-verify: certificates of other relays are NOT verified (development only)",
+      );
     }
     const primary = this.certificates.primary;
     for (const cert of this.certificates.certificates) {
@@ -96,7 +98,9 @@ export class Relay implements AsyncDisposable {
 
   async #accept(endpoint: Endpoint): Promise<void> {
     for (let incoming = await endpoint.accept(); incoming; incoming = await endpoint.accept()) {
-      void this.#serve(incoming);
+      this.#serve(incoming).catch((e) =>
+        log.error("session failed: {error}", { error: String(e) })
+      );
     }
   }
 

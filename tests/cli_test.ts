@@ -90,7 +90,9 @@ async function runUntil(args: string[], until: RegExp): Promise<{ stderr: string
       stderr += decoder.decode(value, { stream: true });
     }
     child.kill("SIGTERM");
-    for (let r = await reader.read(); !r.done; r = await reader.read()) stderr += decoder.decode(r.value);
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      stderr += decoder.decode(r.value);
+    }
   } finally {
     clearTimeout(deadline);
     reader.releaseLock();

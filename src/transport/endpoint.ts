@@ -116,7 +116,9 @@ export class Endpoint implements AsyncDisposable {
     this.#listener = listener;
     this.limits = limits;
     this.alpns = alpns;
-    void this.#acceptLoop(listener);
+    this.#acceptLoop(listener).catch((e) =>
+      log.error("accept loop failed: {error}", { error: String(e) })
+    );
   }
 
   /** Binds the UDP port and starts accepting. */
@@ -147,7 +149,9 @@ export class Endpoint implements AsyncDisposable {
     });
     this.#listener.stop();
     this.#listener = next;
-    void this.#acceptLoop(next);
+    this.#acceptLoop(next).catch((e) =>
+      log.error("accept loop failed: {error}", { error: String(e) })
+    );
   }
 
   /** Queues a session offered through another door (the WebSocket upgrade on TCP). */
@@ -168,7 +172,9 @@ export class Endpoint implements AsyncDisposable {
       } catch {
         return; // stopped
       }
-      void this.#handshake(incoming);
+      this.#handshake(incoming).catch((e) =>
+        log.error("connection setup failed: {error}", { error: String(e) })
+      );
     }
   }
 

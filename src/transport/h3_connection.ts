@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { readVarintBig } from "../codec/varint.ts";
 import { logger } from "../log.ts";
 import {
   decodeFrame,
@@ -19,7 +20,7 @@ import {
 } from "./h3.ts";
 import { ByteBuffer } from "./queue.ts";
 import { nextIncoming } from "./quic.ts";
-import { readHeader } from "./streams.ts";
+import { readHeader, type StreamHeader } from "./streams.ts";
 
 const log = logger("transport", "h3");
 
@@ -57,13 +58,6 @@ export interface RequestStream {
 /** Who claims WebTransport streams for a session id. */
 export interface StreamSink {
   deliver(stream: IncomingStream): void;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 /** Rejects a stream we will not serve (Deno sends STOP_SENDING code 0 / FIN: see transport.md). */
@@ -141,8 +135,8 @@ export class H3Connection {
       this.#critical.push(writer);
       writer.write(bytes).catch(() => {});
     }
-    void this.#acceptUni();
-    void this.#acceptBidi();
+    this.#acceptUni().catch((e) => this.#unexpected(e));
+    this.#acceptBidi().catch((e) => this.#unexpected(e));
   }
 
   /** Registers the sink for a session id and hands it the streams that arrived early. */
@@ -184,6 +178,15 @@ export class H3Connection {
     } catch {
       // already closed
     }
+  }
+
+  /** A bug or an unforeseen input: fail this connection, never the process. */
+  #unexpected(e: unknown): void {
+    log.error("unexpected error on HTTP/3 connection from {remote}: {error}", {
+      remote: this.remote,
+      error: String(e),
+    });
+    this.fail(H3Code.InternalError, "internal error");
   }
 
   #onClosed(): void {
@@ -234,9 +237,7 @@ export class H3Connection {
   }
 
   /** Reads a stream header in its own task, bounded in time, so one slow stream blocks nothing. */
-  async #header(
-    readable: ReadableStream<Uint8Array>,
-  ): Promise<{ values: number[]; rest: Uint8Array } | null> {
+  async #header(readable: ReadableStream<Uint8Array>): Promise<StreamHeader | null> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<null>((resolve) => {
       timer = setTimeout(() => {
@@ -254,7 +255,7 @@ export class H3Connection {
   async #acceptUni(): Promise<void> {
     const reader = this.conn.incomingUnidirectionalStreams.getReader();
     for (let stream = await nextIncoming(reader); stream; stream = await nextIncoming(reader)) {
-      void this.#handleUni(stream);
+      this.#handleUni(stream).catch((e) => this.#unexpected(e));
     }
   }
 
@@ -270,7 +271,7 @@ export class H3Connection {
           return this.fail(H3Code.StreamCreationError, "a second control stream");
         }
         this.#peerControl = true;
-        return this.#readControl(stream, concat(varints(second), header.rest));
+        return this.#readControl(stream, header.bytes.subarray(header.sizes[0] ?? 1));
       case UniStreamType.QpackEncoder:
       case UniStreamType.QpackDecoder:
         // We allow no dynamic table, so these carry nothing we need: drain them.
@@ -294,6 +295,16 @@ export class H3Connection {
     try {
       while (true) {
         let frame;
+        if (first) {
+          // Check the first frame's type before its length, so garbage reads as missing SETTINGS.
+          const type = readVarintBig(buffer.bytes, 0);
+          if (type && type[0] !== BigInt(FrameType.Settings)) {
+            throw new H3Error(
+              H3Code.MissingSettings,
+              "the control stream must start with SETTINGS",
+            );
+          }
+        }
         while ((frame = decodeFrame(buffer.bytes, 0, MAX_CONTROL_FRAME_SIZE))) {
           const payload = buffer.bytes.subarray(frame.start, frame.end);
           const type = Number(frame.type);
@@ -334,7 +345,7 @@ export class H3Connection {
   async #acceptBidi(): Promise<void> {
     const reader = this.conn.incomingBidirectionalStreams.getReader();
     for (let stream = await nextIncoming(reader); stream; stream = await nextIncoming(reader)) {
-      void this.#handleBidi(stream);
+      this.#handleBidi(stream).catch((e) => this.#unexpected(e));
     }
   }
 
@@ -351,7 +362,7 @@ export class H3Connection {
     if (this.role === "client") {
       return this.fail(H3Code.StreamCreationError, "a server-initiated request stream");
     }
-    const head = concat(varints(type, second), header.rest);
+    const head = header.bytes;
     if (this.onRequest) this.onRequest({ stream, head });
     else stream.writable.close().catch(() => {});
   }

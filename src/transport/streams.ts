@@ -98,7 +98,12 @@ export class ReadableRecvStream implements RecvStream {
 
 /** A stream header read by {@link readHeader}. */
 export interface StreamHeader {
+  /** The varints; a value beyond 2^53-1 reads as Number.MAX_SAFE_INTEGER (never a valid id). */
   values: number[];
+  /** Everything read: the header bytes as sent, then `rest`. */
+  bytes: Uint8Array;
+  /** Length of each header varint in bytes. */
+  sizes: number[];
   /** Bytes read past the header (only possible when `firstRead` exceeds the header's length). */
   rest: Uint8Array;
 }
@@ -133,6 +138,7 @@ export async function readHeader(
     if (!await fill(1, false)) return null;
     buf = new Uint8Array(buf.buffer);
     const values: number[] = [];
+    const sizes: number[] = [];
     let at = 0;
     for (let i = 0; i < count; i++) {
       if (!await fill(at + 1, true)) return null;
@@ -140,10 +146,12 @@ export async function readHeader(
       if (!await fill(at + size, true)) return null;
       let v = (buf[at] ?? 0) & 0x3f;
       for (let j = 1; j < size; j++) v = v * 256 + (buf[at + j] ?? 0);
-      values.push(v);
+      values.push(Math.min(v, Number.MAX_SAFE_INTEGER));
+      sizes.push(size);
       at += size;
     }
-    return { values, rest: buf.slice(at, length) };
+    const bytes = buf.slice(0, length);
+    return { values, bytes, sizes, rest: bytes.subarray(at) };
   } finally {
     reader.releaseLock();
   }

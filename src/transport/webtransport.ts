@@ -350,8 +350,11 @@ export async function serveHttp3(
   const h3 = new H3Connection(conn, "server", limits);
   let sessions = 0;
   h3.onRequest = (request) => {
-    void handleRequest(h3, request, () => sessions++ === 0).then((incoming) => {
+    handleRequest(h3, request, () => sessions++ === 0).then((incoming) => {
       if (incoming) onSession(incoming);
+    }).catch((e) => {
+      log.error("request from {remote} failed: {error}", { remote: h3.remote, error: String(e) });
+      h3.fail(H3Code.InternalError, "internal error");
     });
   };
   await h3.start();
