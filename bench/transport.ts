@@ -9,7 +9,13 @@ import { generateCertificate } from "../src/tls/certificate.ts";
 import { Endpoint } from "../src/transport/endpoint.ts";
 import type { Session } from "../src/transport/session.ts";
 
-const { values } = parseArgs({ options: { "bulk-mib": { type: "string", default: "256" }, short: { type: "string", default: "5000" }, out: { type: "string" } } });
+const { values } = parseArgs({
+  options: {
+    "bulk-mib": { type: "string", default: "256" },
+    short: { type: "string", default: "5000" },
+    out: { type: "string" },
+  },
+});
 const BULK = Number(values["bulk-mib"]) * 1024 * 1024;
 const SHORT = Number(values.short);
 const cert = await generateCertificate(["127.0.0.1"]);
@@ -25,7 +31,12 @@ async function drain(session: Session): Promise<void> {
 }
 
 async function run(kind: "webtransport" | "quic") {
-  const server = Endpoint.listen({ hostname: "127.0.0.1", port: 0, certPem: cert.certPem, keyPem: cert.keyPem });
+  const server = Endpoint.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    certPem: cert.certPem,
+    keyPem: cert.keyPem,
+  });
   const done = new Promise<{ bulk: number; short: number }>((resolve) => {
     (async () => {
       const incoming = await server.accept();
@@ -42,12 +53,26 @@ async function run(kind: "webtransport" | "quic") {
         const s = await session.acceptUni();
         while (await s!.read()) { /* drain */ }
       }
-      resolve({ bulk: (BULK * 8) / bulkSeconds / 1e9, short: SHORT / ((performance.now() - t0) / 1000) });
+      resolve({
+        bulk: (BULK * 8) / bulkSeconds / 1e9,
+        short: SHORT / ((performance.now() - t0) / 1000),
+      });
     })();
   });
-  const client = Endpoint.listen({ hostname: "127.0.0.1", port: 0, certPem: cert.certPem, keyPem: cert.keyPem });
-  const url = new URL(`${kind === "webtransport" ? "https" : "moql"}://127.0.0.1:${server.addr.port}/`);
-  const session = await client.connect(url, { protocols: ["moq-lite-05"], serverCertificateHashes: [hash], rawQuic: kind === "quic" });
+  const client = Endpoint.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    certPem: cert.certPem,
+    keyPem: cert.keyPem,
+  });
+  const url = new URL(
+    `${kind === "webtransport" ? "https" : "moql"}://127.0.0.1:${server.addr.port}/`,
+  );
+  const session = await client.connect(url, {
+    protocols: ["moq-lite-05"],
+    serverCertificateHashes: [hash],
+    rawQuic: kind === "quic",
+  });
   void drain(session);
   const chunk = new Uint8Array(64 * 1024);
   const bulk = await session.openUni();
@@ -69,16 +94,33 @@ const results: Record<string, { bulk: number; short: number }> = {};
 for (const kind of ["quic", "webtransport", "quic", "webtransport"] as const) {
   const r = await run(kind);
   const prev = results[kind];
-  results[kind] = prev ? { bulk: Math.max(prev.bulk, r.bulk), short: Math.max(prev.short, r.short) } : r;
+  results[kind] = prev
+    ? { bulk: Math.max(prev.bulk, r.bulk), short: Math.max(prev.short, r.short) }
+    : r;
 }
 const quic = results.quic!;
 const wt = results.webtransport!;
 console.log("path          bulk Gbit/s   short streams/s");
-console.log(`raw QUIC      ${quic.bulk.toFixed(2).padStart(11)}   ${quic.short.toFixed(0).padStart(15)}`);
-console.log(`WebTransport  ${wt.bulk.toFixed(2).padStart(11)}   ${wt.short.toFixed(0).padStart(15)}`);
-console.log(`WT / raw      ${(wt.bulk / quic.bulk).toFixed(3).padStart(11)}   ${(wt.short / quic.short).toFixed(3).padStart(15)}`);
+console.log(
+  `raw QUIC      ${quic.bulk.toFixed(2).padStart(11)}   ${quic.short.toFixed(0).padStart(15)}`,
+);
+console.log(
+  `WebTransport  ${wt.bulk.toFixed(2).padStart(11)}   ${wt.short.toFixed(0).padStart(15)}`,
+);
+console.log(
+  `WT / raw      ${(wt.bulk / quic.bulk).toFixed(3).padStart(11)}   ${
+    (wt.short / quic.short).toFixed(3).padStart(15)
+  }`,
+);
 const out = values.out ?? `bench/results/${new Date().toISOString().slice(0, 10)}-transport.json`;
 await Deno.mkdir("bench/results", { recursive: true });
-await Deno.writeTextFile(out, JSON.stringify({ date: new Date().toISOString(), bulkBytes: BULK, shortStreams: SHORT, results }, null, 2) + "\n");
+await Deno.writeTextFile(
+  out,
+  JSON.stringify(
+    { date: new Date().toISOString(), bulkBytes: BULK, shortStreams: SHORT, results },
+    null,
+    2,
+  ) + "\n",
+);
 console.log(`wrote ${out}`);
 Deno.exit(0);

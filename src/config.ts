@@ -52,6 +52,15 @@ export interface Config {
     node: string | undefined;
   };
   log: { level: LogLevel; format: LogFormat };
+  /** Cache bounds; unset fields take the relay's defaults. */
+  cache: { maxBytes?: number; maxAgeMs?: number };
+  /** Per-connection limits; unset fields take the relay's defaults. */
+  limits: {
+    maxSubscriptions?: number;
+    maxAnnouncements?: number;
+    maxGroupStreams?: number;
+    maxLagBytes?: number;
+  };
   dev: boolean;
   /** The config file that was read, if any. */
   configFile: string | undefined;
@@ -122,6 +131,42 @@ const OPTIONS = {
     kind: "string",
     arg: "HOST",
     help: "host:port by which other relays reach this one; without it, a read-only member",
+  },
+  "cache-max-bytes": {
+    kind: "string",
+    arg: "SIZE",
+    help: "total cached payload across all tracks (e.g. 512MiB); oldest groups go first",
+    shown: "256MiB",
+  },
+  "cache-max-age": {
+    kind: "string",
+    arg: "DURATION",
+    help: "drop non-latest cached groups older than this (e.g. 30s)",
+    shown: "30s",
+  },
+  "max-subscriptions": {
+    kind: "string",
+    arg: "N",
+    help: "subscriptions one connection may hold open",
+    shown: "4096",
+  },
+  "max-announcements": {
+    kind: "string",
+    arg: "N",
+    help: "broadcasts one connection may announce",
+    shown: "1024",
+  },
+  "max-group-streams": {
+    kind: "string",
+    arg: "N",
+    help: "group streams written to one connection at once (older groups dropped first)",
+    shown: "512",
+  },
+  "max-lag-bytes": {
+    kind: "string",
+    arg: "SIZE",
+    help: "cached bytes a subscriber may lag behind before its oldest groups are dropped",
+    shown: "16MiB",
   },
   verbose: { kind: "count", short: "v", help: "more log output; repeatable", shown: "0" },
   quiet: { kind: "count", short: "q", help: "less log output; repeatable", shown: "0" },
@@ -424,6 +469,31 @@ function buildConfig(
     );
   }
 
+  const size = (name: OptionName): number | undefined => {
+    const source = pick(name);
+    return source ? parseSize(String(source.value), source.source) : undefined;
+  };
+  const integer = (name: OptionName): number | undefined => {
+    const source = pick(name);
+    if (!source) return undefined;
+    const text = String(source.value);
+    if (!/^[1-9]\d{0,9}$/.test(text)) {
+      throw new ConfigError(`${source.source}: "${text}" is not a positive integer`);
+    }
+    return Number(text);
+  };
+  const ageSource = pick("cache-max-age");
+  const cache = {
+    maxBytes: size("cache-max-bytes"),
+    maxAgeMs: ageSource ? parseDuration(String(ageSource.value), ageSource.source) : undefined,
+  };
+  const limits = {
+    maxSubscriptions: integer("max-subscriptions"),
+    maxAnnouncements: integer("max-announcements"),
+    maxGroupStreams: integer("max-group-streams"),
+    maxLagBytes: size("max-lag-bytes"),
+  };
+
   const clusterRoot = str("cluster-root");
   const clusterNode = str("cluster-node");
   if (clusterRoot) parseHostPort(String(clusterRoot.value), clusterRoot.source, false);
@@ -442,6 +512,8 @@ function buildConfig(
       node: clusterNode ? String(clusterNode.value) : undefined,
     },
     log: { level, format },
+    cache: dropUndefined(cache),
+    limits: dropUndefined(limits),
     dev,
     configFile,
   };
@@ -506,6 +578,48 @@ export function parseHostPort(text: string, source: string, portRequired: boolea
   }
   if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw bad();
   return { hostname, port: Number(portText) };
+}
+
+function dropUndefined<T extends Record<string, number | undefined>>(record: T): Partial<T> {
+  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as Partial<
+    T
+  >;
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  k: 1024,
+  m: 1024 ** 2,
+  g: 1024 ** 3,
+};
+
+/** Parses `1048576`, `512MiB`, `1GB`, `64k` into bytes. */
+export function parseSize(text: string, source: string): number {
+  const match = text.trim().match(/^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/);
+  const unit = SIZE_UNITS[(match?.[2] ?? "?").toLowerCase()];
+  if (!match || unit === undefined || Number(match[1]) <= 0) {
+    throw new ConfigError(`${source}: "${text}" is not a size (e.g. 512MiB, 1GB, 1048576)`);
+  }
+  return Math.floor(Number(match[1]) * unit);
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses `30s`, `500ms`, `2m`, `1h` into milliseconds. */
+export function parseDuration(text: string, source: string): number {
+  const match = text.trim().match(/^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/);
+  const unit = DURATION_UNITS[match?.[2] ?? ""];
+  if (!match || unit === undefined || Number(match[1]) <= 0) {
+    throw new ConfigError(`${source}: "${text}" is not a duration (e.g. 30s, 500ms, 2m)`);
+  }
+  return Math.round(Number(match[1]) * unit);
 }
 
 /** A short text for an unknown thrown value. */

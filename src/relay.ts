@@ -7,7 +7,17 @@
  *
  * @module
  */
+import { CacheBudget, type CacheLimits, DEFAULT_CACHE_LIMITS } from "./cache/budget.ts";
+import { Origin } from "./cache/origin.ts";
+import { chooseAlpn } from "./codec/version.ts";
 import type { Config } from "./config.ts";
+import {
+  DEFAULT_SESSION_LIMITS,
+  randomHop,
+  type RelayContext,
+  type SessionLimits,
+} from "./session/context.ts";
+import { MoqSession } from "./session/session.ts";
 import { logger } from "./log.ts";
 import { CertificateStore } from "./tls/store.ts";
 import { Endpoint } from "./transport/endpoint.ts";
@@ -23,6 +33,9 @@ export function formatAddress(hostname: string, port: number): string {
 export class Relay implements AsyncDisposable {
   readonly config: Config;
   readonly certificates: CertificateStore;
+  readonly context: RelayContext;
+  readonly #sessions = new Set<MoqSession>();
+  #enforcer: ReturnType<typeof setInterval> | undefined;
   #endpoint: Endpoint | undefined;
   #web: WebServer | undefined;
   #acceptLoop: Promise<void> | undefined;
@@ -30,6 +43,19 @@ export class Relay implements AsyncDisposable {
   private constructor(config: Config, certificates: CertificateStore) {
     this.config = config;
     this.certificates = certificates;
+    const cache: CacheLimits = { ...DEFAULT_CACHE_LIMITS, ...config.cache };
+    const limits: SessionLimits = { ...DEFAULT_SESSION_LIMITS, ...config.limits };
+    this.context = {
+      origin: new Origin(),
+      budget: new CacheBudget(cache),
+      hop: randomHop(),
+      limits,
+    };
+  }
+
+  /** Sessions currently open. */
+  get sessions(): ReadonlySet<MoqSession> {
+    return this.#sessions;
   }
 
   /** Loads certificates and checks everything a bad setting could break. */
@@ -93,6 +119,8 @@ export class Relay implements AsyncDisposable {
       address,
       http: this.#web.secure ? "HTTPS" : "HTTP",
     });
+    this.#enforcer = setInterval(() => this.context.budget.enforce(), 1000);
+    Deno.unrefTimer(this.#enforcer);
     this.#acceptLoop = this.#accept(endpoint);
   }
 
@@ -105,13 +133,25 @@ export class Relay implements AsyncDisposable {
   }
 
   async #serve(incoming: IncomingSession): Promise<void> {
-    // The moq-lite session layer arrives with the relay-core milestone.
-    await incoming.reject(503, "relay core not implemented yet");
+    // The newest version both sides speak; none offered means the legacy SETUP decides.
+    const protocol = chooseAlpn(incoming.protocols);
+    const transport = await incoming.accept(protocol);
+    const session = new MoqSession(transport, this.context, { role: "server" });
+    this.#sessions.add(session);
+    try {
+      await session.run();
+    } finally {
+      this.#sessions.delete(session);
+    }
   }
 
   /** Stops listening and closes every session. */
   async close(): Promise<void> {
+    clearInterval(this.#enforcer);
     this.certificates[Symbol.dispose]();
+    await Promise.allSettled(
+      [...this.#sessions].map((s) => s.transport.close({ code: 0, reason: "relay shutting down" })),
+    );
     this.#endpoint?.close();
     await this.#web?.shutdown();
     await this.#acceptLoop;

@@ -54,15 +54,14 @@ function start() {
 
 /** A hand-driven HTTP/3 client: raw QUIC with ALPN h3 and our SETTINGS. */
 async function rawH3(port: number, settings = true) {
-  // deno-lint-ignore no-explicit-any
-  const conn = await Deno.connectQuic(
-    {
-      hostname: "127.0.0.1",
-      port,
-      alpnProtocols: ["h3"],
-      serverCertificateHashes: [{ algorithm: "sha-256", value: hash }],
-    } as any,
-  );
+  // serverCertificateHashes works in Deno 2.9.6 but is not in its types (transport.md section 5).
+  const options = {
+    hostname: "127.0.0.1",
+    port,
+    alpnProtocols: ["h3"],
+    serverCertificateHashes: [{ algorithm: "sha-256", value: hash }],
+  } as Deno.ConnectQuicOptions<false>;
+  const conn = await Deno.connectQuic(options);
   const control = (await conn.createUnidirectionalStream()).getWriter();
   if (settings) await control.write(Uint8Array.from([...varints(0), ...encodeSettings()]));
   return { conn, control };

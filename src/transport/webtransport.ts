@@ -204,7 +204,9 @@ export class WebTransportSession implements Session {
   #closingLocally = false;
 
   #end(info: CloseInfo & { remote: boolean }): void {
-    if (this.#ended) return;
+    // Once close() has started, the peer's FIN, capsule or connection close answers ours: the
+    // session ends with our code, reported by close() itself.
+    if (this.#ended || (info.remote && this.#closingLocally)) return;
     this.#ended = true;
     this.#h3.release(this.id);
     this.#uni.close();

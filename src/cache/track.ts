@@ -1,0 +1,164 @@
+/**
+ * A track in the cache: its properties, its recent groups in arrival order, and the live edge.
+ * One per (broadcast, track) per relay, shared by every local subscriber; the upstream
+ * subscription that fills it is opened for the first subscriber and closed after the last.
+ *
+ * @module
+ */
+import type { CacheBudget } from "./budget.ts";
+import { Group } from "./group.ts";
+
+/** What a subscriber needs to know about a track (lite-05 TRACK_INFO). */
+export interface TrackProperties {
+  priority: number;
+  /** How long the publisher keeps non-latest groups, in ms. */
+  maxLatency: number;
+  /** Units per second of frame timestamps. */
+  timescale: number;
+}
+
+/** Used for tracks whose publisher speaks lite-01..04: timestamps are local receive times in ms. */
+export const DEFAULT_PROPERTIES: TrackProperties = {
+  priority: 127,
+  maxLatency: 5000,
+  timescale: 1000,
+};
+
+export class Track {
+  readonly broadcast: string;
+  readonly name: string;
+  /** Groups in arrival order; `#base` is the log index of `#log[0]` (older ones were evicted). */
+  #log: Group[] = [];
+  #base = 0;
+  #bySequence = new Map<number, Group>();
+  #latest: Group | undefined;
+  #waiters: (() => void)[] = [];
+  #properties: TrackProperties | undefined;
+  #propertyWaiters: ((p: TrackProperties | undefined) => void)[] = [];
+  readonly #budget: CacheBudget;
+  /** No more groups will come. */
+  ended = false;
+  /** Why, when the track could not be served (e.g. upstream refused). */
+  error: string | undefined;
+  #released = false;
+
+  constructor(broadcast: string, name: string, budget: CacheBudget) {
+    this.broadcast = broadcast;
+    this.name = name;
+    this.#budget = budget;
+  }
+
+  get latest(): Group | undefined {
+    return this.#latest;
+  }
+
+  get properties(): TrackProperties | undefined {
+    return this.#properties;
+  }
+
+  /** Resolves with the track's properties once known, or undefined if the track ends first. */
+  whenProperties(): Promise<TrackProperties | undefined> {
+    if (this.#properties || this.ended) return Promise.resolve(this.#properties);
+    return new Promise((resolve) => this.#propertyWaiters.push(resolve));
+  }
+
+  setProperties(properties: TrackProperties): void {
+    if (this.#properties) return; // immutable for the track's life
+    this.#properties = properties;
+    for (const wake of this.#propertyWaiters.splice(0)) wake(properties);
+  }
+
+  /** Log index of the latest group, where a new subscriber starts; the end when there is none. */
+  startIndex(): number {
+    if (!this.#latest) return this.#base + this.#log.length;
+    const at = this.#log.indexOf(this.#latest);
+    return at < 0 ? this.#base + this.#log.length : this.#base + at;
+  }
+
+  /** Log index of the first cached group at or after `sequence` in arrival order. */
+  indexOfSequence(sequence: number): number {
+    const at = this.#log.findIndex((g) => g.sequence >= sequence);
+    return at < 0 ? this.#base + this.#log.length : this.#base + at;
+  }
+
+  /** The group at a log index, `undefined` past the end; evicted indexes skip to the oldest kept. */
+  at(index: number): { group: Group | undefined; index: number } {
+    const i = Math.max(index, this.#base);
+    return { group: this.#log[i - this.#base], index: i };
+  }
+
+  /** The group with this sequence, if cached. */
+  group(sequence: number): Group | undefined {
+    return this.#bySequence.get(sequence);
+  }
+
+  /** Resolves when a group is added or the track ends. */
+  changed(): Promise<void> {
+    if (this.ended) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  #notify(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Adds a group from upstream; undefined for a duplicate sequence or an ended track. */
+  addGroup(sequence: number): Group | undefined {
+    if (this.ended || this.#released || this.#bySequence.has(sequence)) return undefined;
+    const group = new Group(sequence, (bytes) => this.#budget.grew(bytes));
+    this.#log.push(group);
+    this.#bySequence.set(sequence, group);
+    if (!this.#latest || sequence > this.#latest.sequence) this.#latest = group;
+    this.#budget.add({
+      group,
+      isLatest: () => !this.#released && this.#latest === group,
+      evict: () => this.#evict(group),
+    });
+    this.#notify();
+    return group;
+  }
+
+  #evict(group: Group): void {
+    if (this.#released || this.#bySequence.get(group.sequence) !== group) return;
+    this.#bySequence.delete(group.sequence);
+    const at = this.#log.indexOf(group);
+    if (at === 0) {
+      this.#log.shift();
+      this.#base++;
+    } else if (at > 0) {
+      // Evicting from the middle keeps later indexes stable by leaving a hole-free log: rare
+      // (only when a newer group is older by wall clock), so a copy is fine.
+      this.#log.splice(at, 1);
+      this.#base++;
+    }
+    if (!group.done) group.abort();
+    this.#budget.released(group);
+  }
+
+  /** No more groups: readers finish what they have. */
+  end(error?: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.error = error;
+    for (const group of this.#log) if (!group.done) group.abort();
+    for (const wake of this.#propertyWaiters.splice(0)) wake(this.#properties);
+    this.#notify();
+  }
+
+  /** Drops every group (the track is no longer needed by anyone). */
+  release(): void {
+    if (this.#released) return;
+    this.end();
+    this.#released = true;
+    for (const group of this.#log) this.#budget.released(group);
+    this.#log = [];
+    this.#bySequence.clear();
+  }
+
+  /** The sequence after the newest group, as SUBSCRIBE_END reports the end (0 = no groups). */
+  nextSequence(): number {
+    return this.#latest ? this.#latest.sequence + 1 : 0;
+  }
+}

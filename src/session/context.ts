@@ -1,0 +1,52 @@
+/**
+ * What every moq-lite session of a relay shares: the routing table, the cache budget, the
+ * relay's hop id, and the per-connection limits.
+ *
+ * @module
+ */
+import type { CacheBudget } from "../cache/budget.ts";
+import type { Origin } from "../cache/origin.ts";
+
+/** Per-connection bounds on what a peer can make the relay hold. */
+export interface SessionLimits {
+  /** Announce streams a peer may have open. */
+  maxAnnounceRequests: number;
+  /** Broadcasts a peer may announce. */
+  maxAnnouncements: number;
+  /** Subscriptions a peer may have open. */
+  maxSubscriptions: number;
+  /** Group streams the relay writes to one peer at once; older ones are dropped first. */
+  maxGroupStreams: number;
+  /** Cached bytes one subscription may lag behind before its oldest groups are dropped. */
+  maxLagBytes: number;
+  /** A subscriber's non-latest group is dropped once this old and behind (at least). */
+  minLatencyMs: number;
+  /** Group streams a peer may be sending us at once. */
+  maxIncomingGroups: number;
+}
+
+export const DEFAULT_SESSION_LIMITS: SessionLimits = {
+  maxAnnounceRequests: 64,
+  maxAnnouncements: 1024,
+  maxSubscriptions: 4096,
+  maxGroupStreams: 512,
+  maxLagBytes: 16 * 1024 * 1024,
+  minLatencyMs: 1000,
+  maxIncomingGroups: 1024,
+};
+
+export interface RelayContext {
+  readonly origin: Origin;
+  readonly budget: CacheBudget;
+  /** This relay's hop id: non-zero, below 2^53 (JavaScript clients read it as a number). */
+  readonly hop: bigint;
+  readonly limits: SessionLimits;
+}
+
+/** A random non-zero hop id below 2^53. */
+export function randomHop(): bigint {
+  const words = crypto.getRandomValues(new Uint32Array(2));
+  const high = (words[0] ?? 0) & 0x1fffff;
+  const id = (BigInt(high) << 32n) | BigInt(words[1] ?? 0);
+  return id === 0n ? 1n : id;
+}

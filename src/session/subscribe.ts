@@ -1,0 +1,268 @@
+/**
+ * Serving a peer's SUBSCRIBE: one shared track from the cache, delivered from the latest group
+ * (from its first frame) onwards, one unidirectional stream per group, newer groups first when
+ * congested. A subscriber that falls behind loses its oldest groups, never the publisher's pace.
+ *
+ * @module
+ */
+import type { TrackLease } from "../cache/broadcast.ts";
+import type { Group } from "../cache/group.ts";
+import {
+  decodeSubscribe,
+  decodeSubscribeUpdate,
+  encodeFrameHeader,
+  encodeGroupHeader,
+  encodeSubscribeResponse,
+  hasFrameTimestamps,
+  joinPath,
+  StreamCode,
+  type Subscribe,
+  UniType,
+  Version,
+} from "../codec/mod.ts";
+import type { BiStream } from "../transport/session.ts";
+import { CONTROL_PRIORITY, type Peer } from "./peer.ts";
+import type { MessageReader } from "./reader.ts";
+import { SerialWriter } from "./writer.ts";
+
+/** Send order of a group stream: subscriber priority first, then newer groups first. */
+export function groupPriority(priority: number, sequence: number): number {
+  return priority * 0x100000 + (sequence % 0x100000);
+}
+
+/** One group being written to a subscriber. */
+interface Delivery {
+  group: Group;
+  /** Set to stop at the next frame boundary. */
+  abandoned: boolean;
+  /** Payload bytes of the group not yet written. */
+  lag(): number;
+  done: Promise<void>;
+}
+
+/** Counts subscriptions and group streams of one peer, for its limits. */
+export class ServeState {
+  subscriptions = 0;
+  groupStreams = 0;
+}
+
+/** Serves one SUBSCRIBE stream until either side ends it. */
+export async function serveSubscribe(
+  peer: Peer,
+  state: ServeState,
+  stream: BiStream,
+  reader: MessageReader,
+): Promise<void> {
+  const { version, ctx } = peer;
+  const sub = await reader.expect((b, o) => decodeSubscribe(b, version, o), "SUBSCRIBE");
+  const writer = new SerialWriter(stream.send);
+  stream.send.priority = CONTROL_PRIORITY;
+  const path = joinPath(peer.root, sub.broadcast);
+  const refuse = (why: string) => {
+    peer.log.debug("subscription {id} to {path}/{track} refused: {why}", {
+      id: String(sub.id),
+      path,
+      track: sub.track,
+      why,
+    });
+    // Deno's QUIC cannot reset with a code: the stream ends without an answer, which every
+    // version reads as a refusal.
+    writer.reset(StreamCode.NotFound);
+  };
+  if (state.subscriptions >= ctx.limits.maxSubscriptions) return refuse("too many subscriptions");
+  const route = ctx.origin.route(path);
+  if (!route) return refuse("no such broadcast");
+  state.subscriptions++;
+  const lease = route.broadcast.subscribe(sub.track, {
+    priority: sub.priority,
+    maxLatency: sub.maxLatency,
+  });
+  try {
+    await deliver(peer, state, sub, lease, writer, reader);
+  } finally {
+    state.subscriptions--;
+    lease.release();
+  }
+}
+
+async function deliver(
+  peer: Peer,
+  state: ServeState,
+  sub: Subscribe,
+  lease: TrackLease,
+  writer: SerialWriter,
+  reader: MessageReader,
+): Promise<void> {
+  const { version, ctx } = peer;
+  const track = lease.track;
+  let priority = sub.priority;
+  let maxLatency = sub.maxLatency;
+  let cancelled = false;
+  const deliveries = new Set<Delivery>();
+
+  // The peer's side of the stream: updates (03+), then FIN or reset = unsubscribe.
+  const listen = (async () => {
+    try {
+      if (version >= Version.Lite03) {
+        for (
+          let u = await reader.read((b, o) => decodeSubscribeUpdate(b, version, o));
+          u;
+          u = await reader.read((b, o) => decodeSubscribeUpdate(b, version, o))
+        ) {
+          priority = u.priority;
+          maxLatency = u.maxLatency;
+          lease.update({ priority, maxLatency });
+        }
+      } else {
+        await reader.drain();
+      }
+    } catch {
+      // reset or malformed: the subscription is over either way
+    }
+    cancelled = true;
+  })();
+
+  // Pre-05 versions acknowledge at once; 05+ report the first group once it is known.
+  if (version <= Version.Lite04) {
+    void writer.write(
+      encodeSubscribeResponse({
+        kind: "ok",
+        priority: sub.priority,
+        ordered: false,
+        maxLatency: 0,
+        startGroup: undefined,
+        endGroup: undefined,
+      }, version),
+    );
+  }
+  let started = version <= Version.Lite04;
+
+  const properties = hasFrameTimestamps(version) ? await track.whenProperties() : undefined;
+  // No start group: the latest group, from its first frame (a late joiner starts at once).
+  let cursor = sub.startGroup === undefined
+    ? track.startIndex()
+    : track.indexOfSequence(sub.startGroup);
+  if (hasFrameTimestamps(version) && !properties && track.ended) return endSubscription();
+
+  while (!cancelled) {
+    const { group, index } = track.at(cursor);
+    if (group) {
+      cursor = index + 1;
+      if (sub.endGroup !== undefined && group.sequence > sub.endGroup) continue;
+      if (!started) {
+        started = true;
+        void writer.write(
+          encodeSubscribeResponse({ kind: "start", group: group.sequence }, version),
+        );
+      }
+      dropLaggards(group);
+      if (state.groupStreams >= ctx.limits.maxGroupStreams) {
+        // Too many streams in flight to this peer: skip this group (newer ones matter more).
+        continue;
+      }
+      const delivery = sendGroup(group);
+      deliveries.add(delivery);
+      void delivery.done.finally(() => deliveries.delete(delivery));
+      continue;
+    }
+    if (track.ended) break;
+    await Promise.race([track.changed(), listen]);
+  }
+  return endSubscription();
+
+  async function endSubscription(): Promise<void> {
+    if (cancelled) {
+      for (const d of deliveries) d.abandoned = true;
+    }
+    await Promise.allSettled([...deliveries].map((d) => d.done));
+    if (!cancelled && version >= Version.Lite05 && started) {
+      await writer.write(
+        encodeSubscribeResponse({ kind: "end", group: track.nextSequence() }, version),
+      );
+    }
+    if (!started && !cancelled) {
+      // The track never produced anything we could serve (refused upstream).
+      writer.reset(StreamCode.NotFound);
+    } else {
+      await writer.close();
+    }
+    await listen;
+  }
+
+  /** Drops older groups this subscriber is still behind on, once they are old or too many bytes. */
+  function dropLaggards(newest: Group): void {
+    const budget = Math.max(maxLatency, ctx.limits.minLatencyMs);
+    let lagBytes = 0;
+    const older = [...deliveries].filter((d) => d.group.sequence < newest.sequence && !d.abandoned)
+      .sort((a, b) => b.group.sequence - a.group.sequence);
+    for (const d of older) {
+      lagBytes += d.lag();
+      const tooOld = newest.created - d.group.created > budget && d.lag() > 0;
+      if (tooOld || lagBytes > ctx.limits.maxLagBytes) d.abandoned = true;
+    }
+  }
+
+  function sendGroup(group: Group): Delivery {
+    let written = 0;
+    const delivery: Delivery = {
+      group,
+      abandoned: false,
+      lag: () => group.bytes - written,
+      done: Promise.resolve(),
+    };
+    state.groupStreams++;
+    delivery.done = (async () => {
+      const header = encodeGroupHeader({
+        subscribeId: sub.id,
+        sequence: group.sequence,
+        frameStart: 0,
+      }, version);
+      const initial = new Uint8Array(1 + header.length);
+      initial[0] = UniType.Group;
+      initial.set(header, 1);
+      const out = await peer.transport.openUni({
+        priority: groupPriority(priority, group.sequence),
+        initial,
+      });
+      const stamped = hasFrameTimestamps(version);
+      let previous = 0;
+      let frameIndex = 0;
+      try {
+        while (true) {
+          const frame = group.frames[frameIndex];
+          if (frame) {
+            if (delivery.abandoned || cancelled) return out.reset(StreamCode.Old);
+            await out.write(
+              encodeFrameHeader({
+                timestampDelta: stamped ? frame.timestamp - previous : 0,
+                size: frame.size,
+              }, version),
+            );
+            previous = frame.timestamp;
+            let chunk = 0;
+            while (true) {
+              while (chunk < frame.chunks.length) {
+                const bytes = frame.chunks[chunk++];
+                if (!bytes) continue;
+                await out.write(bytes);
+                written += bytes.length;
+              }
+              if (frame.received >= frame.size) break;
+              // Mid-frame we cannot stop cleanly: an upstream loss cuts the stream short.
+              if (group.aborted) return out.reset(StreamCode.Cancel);
+              await group.changed();
+            }
+            frameIndex++;
+            continue;
+          }
+          if (group.complete) return await out.close();
+          if (group.aborted || delivery.abandoned || cancelled) return out.reset(StreamCode.Old);
+          await group.changed();
+        }
+      } catch {
+        // The peer stopped the stream or the session ended: nothing more to do for this group.
+      }
+    })().finally(() => state.groupStreams--);
+    return delivery;
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Our own moq-lite client for tests: the relay's session code in the client role, with a
+ * private origin. It publishes through a LocalSource and subscribes through its origin, exactly
+ * as the relay does; so it speaks every version, lite-06 included (no npm client does yet).
+ */
+import { Broadcast } from "../../src/cache/broadcast.ts";
+import { CacheBudget } from "../../src/cache/budget.ts";
+import type { Group } from "../../src/cache/group.ts";
+import { LocalSource } from "../../src/cache/local.ts";
+import { Origin } from "../../src/cache/origin.ts";
+import { DEFAULT_SESSION_LIMITS, randomHop, type RelayContext } from "../../src/session/context.ts";
+import { MoqSession } from "../../src/session/session.ts";
+import { Endpoint } from "../../src/transport/endpoint.ts";
+
+export interface OwnClient extends AsyncDisposable {
+  readonly session: MoqSession;
+  readonly context: RelayContext;
+  /** Announces a broadcast published by this client. */
+  publish(path: string): LocalSource;
+  /** Waits until the relay announced `path` to this client. */
+  announced(path: string, timeoutMs?: number): Promise<void>;
+  /** Subscribes to a track; yields each group when complete, as arrays of frame payloads. */
+  subscribe(
+    path: string,
+    track: string,
+  ): AsyncGenerator<{ sequence: number; frames: Uint8Array[] }>;
+  close(): Promise<void>;
+}
+
+function collect(group: Group): Uint8Array[] {
+  return group.frames.map((f) => {
+    const out = new Uint8Array(f.received);
+    let at = 0;
+    for (const c of f.chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
+  });
+}
+
+/**
+ * Connects to a relay: `protocol` is a MoQ ALPN (`moq-lite-06`, ...) or `moql`; `transport`
+ * picks WebTransport (https) or raw QUIC.
+ */
+export async function connectOwnClient(
+  port: number,
+  protocol: string,
+  options: { transport?: "webtransport" | "quic"; path?: string; fingerprint: string },
+): Promise<OwnClient> {
+  const hash = Uint8Array.from(options.fingerprint.match(/../g) ?? [], (h) => parseInt(h, 16));
+  const cert = await (await import("../../src/tls/certificate.ts")).generateCertificate([
+    "127.0.0.1",
+  ]);
+  const endpoint = Endpoint.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    certPem: cert.certPem,
+    keyPem: cert.keyPem,
+    alpns: [],
+  });
+  const path = options.path ?? "/";
+  const kind = options.transport ?? "webtransport";
+  const url = new URL(`${kind === "webtransport" ? "https" : "moqt"}://127.0.0.1:${port}${path}`);
+  const transport = await endpoint.connect(url, {
+    protocols: [protocol],
+    serverCertificateHashes: [hash],
+    rawQuic: kind === "quic",
+  });
+  const context: RelayContext = {
+    origin: new Origin(),
+    budget: new CacheBudget(),
+    hop: randomHop(),
+    limits: DEFAULT_SESSION_LIMITS,
+  };
+  const session = new MoqSession(transport, context, { role: "client", path });
+  const running = session.run();
+  const withdrawals: (() => void)[] = [];
+  const close = async () => {
+    for (const w of withdrawals) w();
+    await transport.close({ code: 0, reason: "client done" });
+    await running;
+    endpoint.close();
+  };
+  return {
+    session,
+    context,
+    publish(broadcastPath) {
+      const source = new LocalSource();
+      const broadcast = new Broadcast(broadcastPath, source, context.budget);
+      withdrawals.push(
+        context.origin.announce({ path: broadcastPath, broadcast, hops: [], from: {} }),
+      );
+      return source;
+    },
+    async announced(broadcastPath, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!context.origin.route(broadcastPath)) {
+        if (Date.now() > deadline) throw new Error(`${broadcastPath} was never announced`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    async *subscribe(broadcastPath, trackName) {
+      const route = context.origin.route(broadcastPath);
+      if (!route) throw new Error(`no route to ${broadcastPath}`);
+      const lease = route.broadcast.subscribe(trackName, { priority: 1, maxLatency: 10_000 });
+      try {
+        let cursor = lease.track.startIndex();
+        while (true) {
+          const { group, index } = lease.track.at(cursor);
+          if (group) {
+            while (!group.done) await group.changed();
+            cursor = index + 1;
+            if (group.complete) yield { sequence: group.sequence, frames: collect(group) };
+            continue;
+          }
+          if (lease.track.ended) return;
+          await lease.track.changed();
+        }
+      } finally {
+        lease.release();
+      }
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
