@@ -56,6 +56,29 @@ export class LocalSource implements BroadcastSource {
     return delivered;
   }
 
+  /** Opens a group in every subscribed copy of a track, to write frame by frame. */
+  openGroup(
+    name: string,
+    sequence: number,
+  ): { writeFrame(payload: Uint8Array, timestamp?: number): void; finish(): void } {
+    const groups = [...this.#tracks.get(name) ?? []].map((t) => t.addGroup(sequence)).filter((g) =>
+      g !== undefined
+    );
+    let index = 0;
+    return {
+      writeFrame(payload, timestamp) {
+        for (const g of groups) {
+          const frame = g.startFrame(timestamp ?? sequence * 1000 + index, payload.length);
+          if (frame && payload.length > 0) g.appendChunk(frame, payload);
+        }
+        index++;
+      },
+      finish() {
+        for (const g of groups) g.finish();
+      },
+    };
+  }
+
   /** Ends every subscribed copy of a track. */
   endTrack(name: string): void {
     for (const track of this.#tracks.get(name) ?? []) track.end();

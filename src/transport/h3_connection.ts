@@ -170,11 +170,19 @@ export class H3Connection {
     this.close(code, message);
   }
 
-  /** Closes the QUIC connection. */
+  /**
+   * Closes the QUIC connection. A graceful close (H3_NO_ERROR) carries the reason prefix "0:":
+   * Chromium's QUIC stack (quiche) reads a leading "<n>:" of the reason as its own error code, and
+   * only code 0 (QUIC_NO_ERROR) counts as a clean close. Without it, a close that overtakes
+   * Chromium's handling of our session-close capsule turns `wt.closed` into "Connection lost."
+   */
   close(code: number = H3Code.NoError, reason = ""): void {
     this.#closing = true;
     try {
-      this.conn.close({ closeCode: code, reason });
+      this.conn.close({
+        closeCode: code,
+        reason: code === H3Code.NoError ? `0:${reason}` : reason,
+      });
     } catch {
       // already closed
     }

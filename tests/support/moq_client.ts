@@ -6,6 +6,7 @@
 import { Broadcast } from "../../src/cache/broadcast.ts";
 import { CacheBudget } from "../../src/cache/budget.ts";
 import type { Group } from "../../src/cache/group.ts";
+import type { Track } from "../../src/cache/track.ts";
 import { LocalSource } from "../../src/cache/local.ts";
 import { Origin } from "../../src/cache/origin.ts";
 import { DEFAULT_SESSION_LIMITS, randomHop, type RelayContext } from "../../src/session/context.ts";
@@ -19,6 +20,8 @@ export interface OwnClient extends AsyncDisposable {
   publish(path: string): LocalSource;
   /** Waits until the relay announced `path` to this client. */
   announced(path: string, timeoutMs?: number): Promise<void>;
+  /** Subscribes to a path the relay never announced to us (to see how it refuses). */
+  subscribeUnannounced(path: string, track: string): Track;
   /** Subscribes to a track; yields each group when complete, as arrays of frame payloads. */
   subscribe(
     path: string,
@@ -92,6 +95,12 @@ export async function connectOwnClient(
         context.origin.announce({ path: broadcastPath, broadcast, hops: [], from: {} }),
       );
       return source;
+    },
+    subscribeUnannounced(broadcastPath, trackName) {
+      const upstream = session.upstream;
+      if (!upstream) throw new Error("the session is not set up yet");
+      const broadcast = new Broadcast(broadcastPath, upstream, context.budget);
+      return broadcast.subscribe(trackName, { priority: 1, maxLatency: 0 }).track;
     },
     async announced(broadcastPath, timeoutMs = 5000) {
       const deadline = Date.now() + timeoutMs;

@@ -1,0 +1,144 @@
+/**
+ * What the relay promises between sessions: late joiners start at the latest group, unknown
+ * broadcasts are refused promptly, an unannounce ends subscribers' tracks, and a peer that
+ * breaks the protocol loses only its own session.
+ */
+import { deepEqual, equal, ok } from "assert";
+import { loadConfig } from "../src/config.ts";
+import { Relay } from "../src/relay.ts";
+import { SessionCode } from "../src/codec/mod.ts";
+import { connectWebTransport } from "../src/transport/webtransport.ts";
+import { connectOwnClient, type OwnClient } from "./support/moq_client.ts";
+
+async function startRelay(args: string[] = []): Promise<Relay> {
+  const command = loadConfig([
+    "--bind",
+    "127.0.0.1:0",
+    "--tls-generate",
+    "127.0.0.1",
+    "-q",
+    ...args,
+  ], {});
+  if (command.kind !== "run") throw new Error("bad config");
+  const relay = await Relay.load(command.config);
+  relay.start();
+  return relay;
+}
+
+const text = (s: string) => new TextEncoder().encode(s);
+const strings = (frames: Uint8Array[]) => frames.map((f) => new TextDecoder().decode(f));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function client(relay: Relay, protocol = "moq-lite-05"): Promise<OwnClient> {
+  return connectOwnClient(relay.addr.port, protocol, {
+    fingerprint: relay.certificates.primary.fingerprint,
+  });
+}
+
+Deno.test("a late joiner gets the current group from its first frame, then follows live", async () => {
+  const relay = await startRelay();
+  const publisher = await client(relay, "moq-lite-04");
+  const source = publisher.publish("live/cam");
+  const early = await client(relay);
+  await early.announced("live/cam");
+  const earlyGroups = early.subscribe("live/cam", "video");
+  const firstEarly = earlyGroups.next();
+  while (!source.watched("video")) await sleep(5);
+  const group = source.openGroup("video", 7);
+  group.writeFrame(text("key"));
+  group.writeFrame(text("delta-1"));
+  await sleep(50);
+  // Join in the middle of group 7.
+  const late = await client(relay, "moq-lite-06");
+  await late.announced("live/cam");
+  const lateGroups = late.subscribe("live/cam", "video");
+  const firstLate = lateGroups.next();
+  await sleep(50);
+  group.writeFrame(text("delta-2"));
+  group.finish();
+  source.writeGroup("video", 8, [text("next")]);
+  for (const first of [await firstEarly, await firstLate]) {
+    deepEqual(
+      first.value && { sequence: first.value.sequence, frames: strings(first.value.frames) },
+      {
+        sequence: 7,
+        frames: ["key", "delta-1", "delta-2"],
+      },
+    );
+  }
+  deepEqual(strings((await lateGroups.next()).value?.frames ?? []), ["next"]);
+  equal(source.subscriptions.get("video"), 1);
+  await earlyGroups.return(undefined);
+  await lateGroups.return(undefined);
+  for (const c of [late, early, publisher]) await c.close();
+  await relay.close();
+});
+
+Deno.test("a subscription to an unknown broadcast is refused promptly", async () => {
+  const relay = await startRelay();
+  for (const protocol of ["moq-lite-06", "moq-lite-05", "moq-lite-04", "moq-lite-03", "moql"]) {
+    const c = await client(relay, protocol);
+    while (!c.session.upstream) await sleep(5);
+    const started = Date.now();
+    const track = c.subscribeUnannounced("nobody/here", "video");
+    while (!track.ended) await track.changed();
+    ok(Date.now() - started < 1000, `${protocol}: refused after ${Date.now() - started} ms`);
+    equal(track.error, "not found", protocol);
+    await c.close();
+  }
+  await relay.close();
+});
+
+Deno.test("when the publisher unannounces, subscribers see the broadcast end and their track end", async () => {
+  const relay = await startRelay();
+  const publisher = await client(relay, "moq-lite-05");
+  const source = publisher.publish("room/bob");
+  const viewer = await client(relay, "moq-lite-03");
+  await viewer.announced("room/bob");
+  const groups = viewer.subscribe("room/bob", "audio");
+  const first = groups.next();
+  while (!source.watched("audio")) await sleep(5);
+  source.writeGroup("audio", 0, [text("a")]);
+  equal((await first).value?.sequence, 0);
+  await publisher.close();
+  // The announcement ends and the track ends (the generator finishes).
+  deepEqual(await groups.next(), { value: undefined, done: true });
+  const deadline = Date.now() + 2000;
+  while (viewer.context.origin.route("room/bob") && Date.now() < deadline) await sleep(10);
+  equal(viewer.context.origin.route("room/bob"), undefined);
+  await viewer.close();
+  await relay.close();
+});
+
+Deno.test("a malformed message closes that session with a protocol violation, and only it", async () => {
+  const relay = await startRelay();
+  const hash = Uint8Array.from(
+    relay.certificates.primary.fingerprint.match(/../g) ?? [],
+    (h) => parseInt(h, 16),
+  );
+  const bystander = await client(relay, "moq-lite-04");
+  const source = bystander.publish("room/carol");
+  const viewer = await client(relay, "moq-lite-05");
+  await viewer.announced("room/carol");
+
+  const rogue = await connectWebTransport(new URL(`https://127.0.0.1:${relay.addr.port}/`), {
+    protocols: ["moq-lite-04"],
+    serverCertificateHashes: [hash],
+  });
+  const stream = await rogue.openBi();
+  // A SUBSCRIBE whose body ends early: its declared length is 3, the fields need more.
+  await stream.send.write(Uint8Array.of(0x02, 0x03, 0x00, 0x05, 0x61));
+  const closed = await rogue.closed;
+  equal(closed.code, SessionCode.ProtocolViolation);
+
+  // Everyone else carries on.
+  const groups = viewer.subscribe("room/carol", "video");
+  const first = groups.next();
+  while (!source.watched("video")) await sleep(5);
+  source.writeGroup("video", 1, [text("still fine")]);
+  deepEqual(strings((await first).value?.frames ?? []), ["still fine"]);
+  await groups.return(undefined);
+  await viewer.close();
+  await bystander.close();
+  await relay.close();
+});
