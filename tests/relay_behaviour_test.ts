@@ -7,6 +7,7 @@ import { deepEqual, equal, ok } from "assert";
 import { loadConfig } from "../src/config.ts";
 import { Relay } from "../src/relay.ts";
 import { SessionCode } from "../src/codec/mod.ts";
+import { MAX_GROUPS_IN_FLIGHT } from "../src/session/subscribe.ts";
 import { connectWebTransport } from "../src/transport/webtransport.ts";
 import { connectOwnClient, type OwnClient } from "./support/moq_client.ts";
 
@@ -140,5 +141,64 @@ Deno.test("a malformed message closes that session with a protocol violation, an
   await groups.return(undefined);
   await viewer.close();
   await bystander.close();
+  await relay.close();
+});
+
+Deno.test("a subscriber that stops reading never slows the others, and its backlog stays bounded", async () => {
+  const relay = await startRelay(["--cache-max-bytes", "4MiB"]);
+  const hash = Uint8Array.from(
+    relay.certificates.primary.fingerprint.match(/../g) ?? [],
+    (h) => parseInt(h, 16),
+  );
+  const publisher = await client(relay, "moq-lite-05");
+  const source = publisher.publish("big/show");
+  const fast = await client(relay, "moq-lite-03");
+  await fast.announced("big/show");
+  const groups = fast.subscribe("big/show", "video");
+  const first = groups.next();
+  while (!source.watched("video")) await sleep(5);
+
+  // A raw lite-04 subscriber that sends SUBSCRIBE and never reads a single group stream.
+  const stalled = await connectWebTransport(new URL(`https://127.0.0.1:${relay.addr.port}/`), {
+    protocols: ["moq-lite-04"],
+    serverCertificateHashes: [hash],
+  });
+  const sub = await stalled.openBi();
+  const path = text("big/show");
+  const track = text("video");
+  const body = [0x00, path.length, ...path, track.length, ...track, 0x00, 0x00, 0x00, 0x00, 0x00];
+  await sub.send.write(Uint8Array.of(0x02, body.length, ...body));
+  await sleep(100);
+
+  // Groups larger than a QUIC stream's receive window (1.25 MB in Deno's quinn), so writes to the
+  // stalled peer really block: 40 MiB through a 4 MiB cache.
+  const frame = new Uint8Array(2 * 1024 * 1024).fill(7);
+  const GROUPS = 20;
+  const received: number[] = [];
+  for (let g = 0; g < GROUPS; g++) {
+    const group = source.openGroup("video", g);
+    group.writeFrame(frame);
+    group.finish();
+    const next = g === 0 ? await first : await groups.next();
+    if (next.value) received.push(next.value.sequence);
+  }
+  // The reading subscriber got every group, whole and in order.
+  deepEqual(received, Array.from({ length: GROUPS }, (_, g) => g));
+  ok(relay.context.budget.bytes <= 4 * 1024 * 1024, `cache at ${relay.context.budget.bytes} bytes`);
+  // The stalled one holds at most a few groups in flight; the rest were dropped.
+  await sleep(700);
+  const stalledSession = [...relay.sessions].find((s) =>
+    s.version === 0xff0dad04 && s.serving.subscriptions === 1
+  );
+  ok(stalledSession, "the stalled session is still open");
+  // Without dropping, all 20 would be stuck behind flow control.
+  ok(
+    stalledSession.serving.groupStreams <= MAX_GROUPS_IN_FLIGHT,
+    `${stalledSession.serving.groupStreams} group streams in flight`,
+  );
+  await groups.return(undefined);
+  await stalled.close();
+  await fast.close();
+  await publisher.close();
   await relay.close();
 });

@@ -99,6 +99,11 @@ export class MoqSession implements Peer {
     if (transport.url) this.root = normalizePath(decodeURIComponent(transport.url.pathname));
   }
 
+  /** Subscriptions and group streams this session is being served (for stats and tests). */
+  get serving(): ServeState {
+    return this.#serve;
+  }
+
   /** The upstream side (for stats and tests). */
   get upstream(): UpstreamSubscriber | undefined {
     return this.#upstream;

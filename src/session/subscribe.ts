@@ -20,7 +20,7 @@ import {
   UniType,
   Version,
 } from "../codec/mod.ts";
-import type { BiStream } from "../transport/session.ts";
+import type { BiStream, SendStream } from "../transport/session.ts";
 import { CONTROL_PRIORITY, type Peer } from "./peer.ts";
 import type { MessageReader } from "./reader.ts";
 import { SerialWriter } from "./writer.ts";
@@ -30,11 +30,20 @@ export function groupPriority(priority: number, sequence: number): number {
   return priority * 0x100000 + (sequence % 0x100000);
 }
 
+/** Groups one subscription may have in flight; beyond that the oldest is dropped. */
+export const MAX_GROUPS_IN_FLIGHT = 8;
+/** How long an abandoned group may take to reach a frame boundary before it is cut. */
+const ABANDON_GRACE_MS = 500;
+
 /** One group being written to a subscriber. */
 interface Delivery {
   group: Group;
   /** Set to stop at the next frame boundary. */
   abandoned: boolean;
+  /** Drops the group: at the next frame boundary, or cut short if stuck behind flow control. */
+  abandon(): void;
+  /** Resolves when the delivery is abandoned. */
+  dropped: Promise<void>;
   /** Payload bytes of the group not yet written. */
   lag(): number;
   done: Promise<void>;
@@ -157,7 +166,7 @@ async function deliver(
       }
       dropLaggards(group);
       if (state.groupStreams >= ctx.limits.maxGroupStreams) {
-        // Too many streams in flight to this peer: skip this group (newer ones matter more).
+        // The peer has too many of our streams open: skip this group rather than queue it.
         continue;
       }
       const delivery = sendGroup(group);
@@ -172,7 +181,7 @@ async function deliver(
 
   async function endSubscription(): Promise<void> {
     if (cancelled) {
-      for (const d of deliveries) d.abandoned = true;
+      for (const d of deliveries) d.abandon();
     }
     await Promise.allSettled([...deliveries].map((d) => d.done));
     if (!cancelled && version >= Version.Lite05 && started) {
@@ -195,18 +204,42 @@ async function deliver(
     let lagBytes = 0;
     const older = [...deliveries].filter((d) => d.group.sequence < newest.sequence && !d.abandoned)
       .sort((a, b) => b.group.sequence - a.group.sequence);
-    for (const d of older) {
+    older.forEach((d, i) => {
       lagBytes += d.lag();
       const tooOld = newest.created - d.group.created > budget && d.lag() > 0;
-      if (tooOld || lagBytes > ctx.limits.maxLagBytes) d.abandoned = true;
-    }
+      // Counting the new group, at most MAX_GROUPS_IN_FLIGHT stay in flight.
+      const tooMany = i + 1 >= MAX_GROUPS_IN_FLIGHT;
+      if (tooOld || tooMany || lagBytes > ctx.limits.maxLagBytes) d.abandon();
+    });
   }
 
   function sendGroup(group: Group): Delivery {
     let written = 0;
+    let out: SendStream | undefined;
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    let drop = () => {};
+    let cutNow = () => {};
+    // Resolves when an abandoned group has had its grace: the writer stops even mid-write.
+    const cut = new Promise<"cut">((resolve) => cutNow = () => resolve("cut"));
+    /** A write that gives up once the group is cut (a stuck write cannot be aborted in Deno). */
+    const write = async (stream: SendStream, bytes: Uint8Array) => {
+      if (await Promise.race([stream.write(bytes), cut]) === "cut") throw new Error("group cut");
+    };
     const delivery: Delivery = {
       group,
       abandoned: false,
+      dropped: new Promise<void>((resolve) => drop = resolve),
+      abandon() {
+        if (delivery.abandoned) return;
+        delivery.abandoned = true;
+        drop();
+        // A writer stuck mid-frame behind a slow peer's flow control never reaches a boundary:
+        // cut it, so the group's memory is released.
+        grace = setTimeout(() => {
+          cutNow();
+          out?.reset(StreamCode.Old);
+        }, ABANDON_GRACE_MS);
+      },
       lag: () => group.bytes - written,
       done: Promise.resolve(),
     };
@@ -220,10 +253,11 @@ async function deliver(
       const initial = new Uint8Array(1 + header.length);
       initial[0] = UniType.Group;
       initial.set(header, 1);
-      const out = await peer.transport.openUni({
+      const stream = await peer.transport.openUni({
         priority: groupPriority(priority, group.sequence),
         initial,
       });
+      out = stream;
       const stamped = hasFrameTimestamps(version);
       let previous = 0;
       let frameIndex = 0;
@@ -231,8 +265,10 @@ async function deliver(
         while (true) {
           const frame = group.frames[frameIndex];
           if (frame) {
-            if (delivery.abandoned || cancelled) return out.reset(StreamCode.Old);
-            await out.write(
+            // Dropped at a frame boundary: Deno's QUIC cannot reset, so the group just ends here.
+            if (delivery.abandoned || cancelled) return void stream.close().catch(() => {});
+            await write(
+              stream,
               encodeFrameHeader({
                 timestampDelta: stamped ? frame.timestamp - previous : 0,
                 size: frame.size,
@@ -244,25 +280,29 @@ async function deliver(
               while (chunk < frame.chunks.length) {
                 const bytes = frame.chunks[chunk++];
                 if (!bytes) continue;
-                await out.write(bytes);
+                await write(stream, bytes);
                 written += bytes.length;
               }
               if (frame.received >= frame.size) break;
               // Mid-frame we cannot stop cleanly: an upstream loss cuts the stream short.
-              if (group.aborted) return out.reset(StreamCode.Cancel);
-              await group.changed();
+              if (group.aborted) return stream.reset(StreamCode.Cancel);
+              if (await Promise.race([group.changed(), cut]) === "cut") return;
             }
             frameIndex++;
             continue;
           }
-          if (group.complete) return await out.close();
-          if (group.aborted || delivery.abandoned || cancelled) return out.reset(StreamCode.Old);
-          await group.changed();
+          if (group.complete) return void stream.close().catch(() => {});
+          if (delivery.abandoned || cancelled) return void stream.close().catch(() => {});
+          if (group.aborted) return stream.reset(StreamCode.Cancel);
+          await Promise.race([group.changed(), delivery.dropped]);
         }
       } catch {
         // The peer stopped the stream or the session ended: nothing more to do for this group.
       }
-    })().finally(() => state.groupStreams--);
+    })().finally(() => {
+      clearTimeout(grace);
+      state.groupStreams--;
+    });
     return delivery;
   }
 }
