@@ -80,9 +80,10 @@ export class WebSocketSession implements Session {
   readonly #bidi: ReadableStreamDefaultReader<WebTransportBidirectionalStream>;
   #local: CloseInfo | undefined;
 
-  constructor(session: QmuxSession, url: URL, remote: Deno.NetAddr) {
+  constructor(session: QmuxSession, protocol: string, url: URL, remote: Deno.NetAddr) {
     this.#session = session;
-    this.protocol = session.protocol;
+    // The application protocol we selected (qmux reports it only once the socket is open).
+    this.protocol = protocol;
     this.url = url;
     this.remote = remote;
     this.#uni = session.incomingUnidirectionalStreams.getReader();
@@ -169,8 +170,8 @@ export class IncomingWebSocket implements IncomingSession {
     this.response = new Promise((resolve) => this.#answer = resolve);
   }
 
-  accept(protocol?: string): Promise<Session> {
-    if (this.#answered) return Promise.reject(new Error("this session was already answered"));
+  async accept(protocol?: string): Promise<Session> {
+    if (this.#answered) throw new Error("this session was already answered");
     const wire = protocol
       ? selectSubprotocol(this.#offer, {
         protocols: [protocol],
@@ -194,7 +195,8 @@ export class IncomingWebSocket implements IncomingSession {
     const session = QmuxSession.accept(socketLike, { protocol: wire });
     session.closed.catch(() => {});
     this.#answer(response);
-    return Promise.resolve(new WebSocketSession(session, this.url, this.remote));
+    await session.ready;
+    return new WebSocketSession(session, protocol ?? "", this.url, this.remote);
   }
 
   reject(status: number, reason = ""): Promise<void> {

@@ -101,20 +101,26 @@ async function locate(): Promise<ChromiumLocation> {
 /**
  * Unpacks the npm package's Chromium (the package writes `<tmpdir>/chromium`, plus fonts and
  * SwiftShader beside it) and checks that it runs. A file lock keeps parallel test workers from
- * starting a half-written binary; a truncated one left by a killed run is removed and unpacked again.
+ * starting a half-written binary. The package reuses any `<tmpdir>/chromium`, so one that does not
+ * run (truncated by a killed run) or has another major version (left by an older pin) is removed
+ * and unpacked again.
  */
 async function npmChromium(): Promise<string> {
   const { default: chromium } = await import("@sparticuz/chromium");
+  // The package's own version, from where Deno resolved it: ".../@sparticuz/chromium/153.0.0/...".
+  const pinned = import.meta.resolve("@sparticuz/chromium").match(
+    /@sparticuz[/+]chromium[/@](\d+)\./,
+  )?.[1];
   const lockPath = `${tmpDir()}/moq-relay-chromium.lock`;
   using lock = await Deno.open(lockPath, { create: true, write: true });
   await lock.lock(true);
   try {
     let path = await chromium.executablePath();
-    let problem = await versionProblem(path);
+    let problem = await versionProblem(path, pinned);
     if (problem) {
       await Deno.remove(path).catch(() => {});
       path = await chromium.executablePath();
-      problem = await versionProblem(path);
+      problem = await versionProblem(path, pinned);
     }
     if (problem) throw new Error(`${path} does not run: ${problem}`);
     return path;
@@ -123,8 +129,11 @@ async function npmChromium(): Promise<string> {
   }
 }
 
-/** `undefined` when `path --version` prints a Chromium version, else why not. */
-async function versionProblem(path: string): Promise<string | undefined> {
+/**
+ * `undefined` when `path --version` prints a Chromium version (of major `major`, if given), else
+ * why not.
+ */
+async function versionProblem(path: string, major?: string): Promise<string | undefined> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), 10_000);
   try {
@@ -135,9 +144,13 @@ async function versionProblem(path: string): Promise<string | undefined> {
       stderr: "piped",
       signal: abort.signal,
     }).output();
-    const text = new TextDecoder().decode(out.stdout);
-    if (out.success && /Chrom(e|ium) \d+/.test(text)) return undefined;
-    return `exit ${out.code}: ${new TextDecoder().decode(out.stderr).trim().slice(-300)}`;
+    const text = new TextDecoder().decode(out.stdout).trim();
+    const version = text.match(/Chrom(?:e|ium) (\d+)\./)?.[1];
+    if (!out.success || !version) {
+      return `exit ${out.code}: ${new TextDecoder().decode(out.stderr).trim().slice(-300)}`;
+    }
+    if (major && version !== major) return `it is ${text}, the package pins ${major}`;
+    return undefined;
   } catch (e) {
     return oneLine(e);
   } finally {
