@@ -23,6 +23,7 @@ export class LocalSource implements BroadcastSource {
     if (!set) this.#tracks.set(track.name, set = new Set());
     set.add(track);
     track.setProperties(this.#properties);
+    track.confirm();
     this.subscriptions.set(track.name, (this.subscriptions.get(track.name) ?? 0) + 1);
     return {
       update() {},

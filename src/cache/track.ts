@@ -41,6 +41,8 @@ export class Track {
   /** Why, when the track could not be served (e.g. upstream refused). */
   error: string | undefined;
   #released = false;
+  #confirmed = false;
+  #confirmWaiters: ((ok: boolean) => void)[] = [];
 
   constructor(broadcast: string, name: string, budget: CacheBudget) {
     this.broadcast = broadcast;
@@ -66,6 +68,20 @@ export class Track {
     if (this.#properties) return; // immutable for the track's life
     this.#properties = properties;
     for (const wake of this.#propertyWaiters.splice(0)) wake(properties);
+  }
+
+  /** The source accepted the subscription (it exists). */
+  confirm(): void {
+    if (this.#confirmed) return;
+    this.#confirmed = true;
+    for (const wake of this.#confirmWaiters.splice(0)) wake(true);
+  }
+
+  /** Resolves true once the source accepted, false if the track ended (refused) first. */
+  whenConfirmed(): Promise<boolean> {
+    if (this.#confirmed) return Promise.resolve(true);
+    if (this.ended) return Promise.resolve(false);
+    return new Promise((resolve) => this.#confirmWaiters.push(resolve));
   }
 
   /** Log index of the latest group, where a new subscriber starts; the end when there is none. */
@@ -111,6 +127,7 @@ export class Track {
     this.#log.push(group);
     this.#bySequence.set(sequence, group);
     if (!this.#latest || sequence > this.#latest.sequence) this.#latest = group;
+    this.confirm(); // data proves the track exists
     this.#budget.add({
       group,
       isLatest: () => !this.#released && this.#latest === group,
@@ -144,6 +161,7 @@ export class Track {
     this.error = error;
     for (const group of this.#log) if (!group.done) group.abort();
     for (const wake of this.#propertyWaiters.splice(0)) wake(this.#properties);
+    for (const wake of this.#confirmWaiters.splice(0)) wake(this.#confirmed);
     this.#notify();
   }
 

@@ -131,7 +131,21 @@ async function deliver(
     cancelled = true;
   })();
 
-  // Pre-05 versions acknowledge at once; 05+ report the first group once it is known.
+  // Answer only once the source accepted the subscription: a refusal must come before any OK
+  // (a lite-01..04 subscriber never notices an end after SUBSCRIBE_OK).
+  const exists = await Promise.race([track.whenConfirmed(), listen.then(() => false)]);
+  if (!exists) {
+    if (!cancelled) {
+      peer.log.debug("subscription {id} to {path}/{track} refused upstream", {
+        id: String(sub.id),
+        path: track.broadcast,
+        track: track.name,
+      });
+      writer.reset(StreamCode.NotFound);
+    }
+    return;
+  }
+  // Pre-05 versions acknowledge now; 05+ report the first group once it is known.
   if (version <= Version.Lite04) {
     void writer.write(
       encodeSubscribeResponse({

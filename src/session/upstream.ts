@@ -87,6 +87,7 @@ export class UpstreamSubscriber implements BroadcastSource {
           m = await reader.read((b, o) => decodeSubscribeResponse(b, version, o))
         ) {
           answered = true;
+          track.confirm();
           if (m.kind === "end") break; // the publisher will send no group from m.group on
         }
       } finally {
