@@ -202,3 +202,36 @@ Deno.test("a subscriber that stops reading never slows the others, and its backl
   await publisher.close();
   await relay.close();
 });
+
+Deno.test("publisher takeover: the newest publisher of a path wins, and the route falls back when it leaves", async () => {
+  const relay = await startRelay();
+  const first = await client(relay, "moq-lite-05");
+  const firstSource = first.publish("stage/main");
+  const viewer = await client(relay, "moq-lite-06");
+  await viewer.announced("stage/main");
+  const read = async (label: string) => {
+    const groups = viewer.subscribe("stage/main", "video");
+    const next = groups.next();
+    const source = label === "first" ? firstSource : secondSource;
+    while (!source.watched("video")) await sleep(5);
+    await sleep(20);
+    source.writeGroup("video", Date.now() % 100_000, [text(label)]);
+    const got = strings((await next).value?.frames ?? []);
+    await groups.return(undefined);
+    return got;
+  };
+  deepEqual(await read("first"), ["first"]);
+  const second = await client(relay, "moq-lite-04");
+  const secondSource = second.publish("stage/main");
+  await sleep(100);
+  deepEqual(await read("second"), ["second"]);
+  // The second publisher goes away abruptly (no unannounce): the route falls back to the first.
+  await second.session.transport.close({ code: 0, reason: "gone" });
+  await sleep(100);
+  deepEqual(await read("first"), ["first"]);
+  ok(viewer.context.origin.route("stage/main"), "still announced to the viewer");
+  await viewer.close();
+  await first.close();
+  await second.close().catch(() => {});
+  await relay.close();
+});
