@@ -50,6 +50,8 @@ export interface Config {
     root: string | undefined;
     /** How other relays reach this one; absent means a read-only member. */
     node: string | undefined;
+    /** Shared secret cluster members present; absent leaves the internal prefix open. */
+    token: string | undefined;
   };
   log: { level: LogLevel; format: LogFormat };
   /** Cache bounds; unset fields take the relay's defaults. */
@@ -167,6 +169,11 @@ const OPTIONS = {
     arg: "SIZE",
     help: "cached bytes a subscriber may lag behind before its oldest groups are dropped",
     shown: "16MiB",
+  },
+  "cluster-token": {
+    kind: "string",
+    arg: "SECRET",
+    help: "secret that relays present to each other; only they may use internal/ paths",
   },
   verbose: { kind: "count", short: "v", help: "more log output; repeatable", shown: "0" },
   quiet: { kind: "count", short: "q", help: "less log output; repeatable", shown: "0" },
@@ -510,6 +517,7 @@ function buildConfig(
     cluster: {
       root: clusterRoot ? String(clusterRoot.value) : undefined,
       node: clusterNode ? String(clusterNode.value) : undefined,
+      token: str("cluster-token") ? String(str("cluster-token")?.value) : undefined,
     },
     log: { level, format },
     cache: dropUndefined(cache),

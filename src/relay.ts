@@ -9,6 +9,7 @@
  */
 import { CacheBudget, type CacheLimits, DEFAULT_CACHE_LIMITS } from "./cache/budget.ts";
 import { Origin } from "./cache/origin.ts";
+import { Cluster } from "./cluster/cluster.ts";
 import { chooseAlpn } from "./codec/version.ts";
 import type { Config } from "./config.ts";
 import {
@@ -36,6 +37,7 @@ export class Relay implements AsyncDisposable {
   readonly context: RelayContext;
   readonly #sessions = new Set<MoqSession>();
   #enforcer: ReturnType<typeof setInterval> | undefined;
+  #cluster: Cluster | undefined;
   #endpoint: Endpoint | undefined;
   #web: WebServer | undefined;
   #acceptLoop: Promise<void> | undefined;
@@ -50,6 +52,13 @@ export class Relay implements AsyncDisposable {
       budget: new CacheBudget(cache),
       hop: randomHop(),
       limits,
+      cluster: {
+        token: config.cluster.token,
+        // A member without --cluster-node cannot be reached: its broadcasts stay local.
+        serve: config.cluster.root !== undefined && config.cluster.node === undefined
+          ? "none"
+          : "locals",
+      },
     };
   }
 
@@ -107,6 +116,7 @@ export class Relay implements AsyncDisposable {
       tls: primary.generated ? undefined : { certPem: primary.certPem, keyPem: primary.keyPem },
       fingerprint: () => this.certificates.primary.fingerprint,
       offer: (incoming) => endpoint.offer(incoming),
+      stats: () => this.stats(),
     });
     this.certificates.onChange((certs) => {
       const next = certs[0];
@@ -122,6 +132,50 @@ export class Relay implements AsyncDisposable {
     this.#enforcer = setInterval(() => this.context.budget.enforce(), 1000);
     Deno.unrefTimer(this.#enforcer);
     this.#acceptLoop = this.#accept(endpoint);
+    this.#cluster = new Cluster(this.context, endpoint, {
+      root: config.cluster.root,
+      node: config.cluster.node,
+      token: config.cluster.token,
+      tlsRoots: config.tls.roots.map((path) => Deno.readTextFileSync(path)),
+      disableVerify: config.tls.disableVerify,
+    }, (session) => this.#track(session));
+    if (config.cluster.token === undefined) {
+      log.warn(
+        "no --cluster-token: any client may announce or subscribe under internal/ (open cluster)",
+      );
+    }
+    this.#cluster.start();
+  }
+
+  /** Counts a session with the relay's own for its lifetime. */
+  async #track(session: MoqSession): Promise<void> {
+    this.#sessions.add(session);
+    try {
+      await session.run();
+    } finally {
+      this.#sessions.delete(session);
+    }
+  }
+
+  /** What /stats reports: sessions, routes, cache. */
+  stats(): Record<string, unknown> {
+    return {
+      hop: this.context.hop.toString(),
+      routes: this.context.origin.size,
+      cacheBytes: this.context.budget.bytes,
+      cacheGroups: this.context.budget.groups,
+      sessions: [...this.#sessions].map((s) => ({
+        id: s.id,
+        remote: `${s.transport.remote.hostname}:${s.transport.remote.port}`,
+        kind: s.transport.kind,
+        version: s.version.toString(16),
+        cluster: s.cluster,
+        root: s.root,
+        subscriptionsServed: s.serving.subscriptions,
+        groupStreams: s.serving.groupStreams,
+        upstreamSubscriptions: s.upstream?.size ?? 0,
+      })),
+    };
   }
 
   async #accept(endpoint: Endpoint): Promise<void> {
@@ -136,18 +190,13 @@ export class Relay implements AsyncDisposable {
     // The newest version both sides speak; none offered means the legacy SETUP decides.
     const protocol = chooseAlpn(incoming.protocols);
     const transport = await incoming.accept(protocol);
-    const session = new MoqSession(transport, this.context, { role: "server" });
-    this.#sessions.add(session);
-    try {
-      await session.run();
-    } finally {
-      this.#sessions.delete(session);
-    }
+    await this.#track(new MoqSession(transport, this.context, { role: "server" }));
   }
 
   /** Stops listening and closes every session. */
   async close(): Promise<void> {
     clearInterval(this.#enforcer);
+    await this.#cluster?.close();
     this.certificates[Symbol.dispose]();
     await Promise.allSettled(
       [...this.#sessions].map((s) => s.transport.close({ code: 0, reason: "relay shutting down" })),

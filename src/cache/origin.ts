@@ -15,6 +15,8 @@ export interface Announcement {
   readonly hops: readonly bigint[];
   /** Who announced it (a session), so it is never echoed back there. */
   readonly from: object;
+  /** Learned from another relay of the cluster (so never announced back to the cluster). */
+  readonly remote?: boolean;
 }
 
 /** Called when the active announcement for a path changes (`undefined` = no route any more). */

@@ -21,10 +21,12 @@ import {
   joinPath,
   MAX_HOPS,
   SessionCode,
+  StreamCode,
   stripPrefix,
   Version,
 } from "../codec/mod.ts";
 import type { BiStream } from "../transport/session.ts";
+import { isInternal } from "./context.ts";
 import { CONTROL_PRIORITY, type Peer } from "./peer.ts";
 import { MessageReader } from "./reader.ts";
 import type { UpstreamSubscriber } from "./upstream.ts";
@@ -58,6 +60,14 @@ export async function serveAnnounceRequest(
   stream.send.priority = CONTROL_PRIORITY;
   const visible = (a: Announcement | undefined): a is Announcement => {
     if (!a || a.from === peer.self) return false; // never echo a peer's own broadcasts
+    if (peer.cluster) {
+      // Other relays learn our local broadcasts and the membership records, never what we
+      // learned from the cluster (no loops); a read-only member shows them nothing.
+      if (ctx.cluster.serve === "none") return false;
+      if (a.remote && !isInternal(a.path)) return false;
+    } else if (isInternal(a.path) && !isInternal(prefix)) {
+      return false; // internal paths stay out of ordinary clients' listings
+    }
     const exclude = request.excludeHop !== 0n ? request.excludeHop : peer.peerHop;
     return exclude === undefined || !a.hops.includes(exclude);
   };
@@ -141,6 +151,13 @@ export async function runAnnounceIntake(peer: Peer, source: UpstreamSubscriber):
   };
   const announce = (suffix: string, hops: bigint[]) => {
     const path = joinPath(peer.root, suffix);
+    if (isInternal(path) && !peer.cluster && ctx.cluster.token !== undefined) {
+      peer.log.warn(
+        "ignoring announcement {path}: only cluster members may announce internal paths",
+        { path },
+      );
+      return;
+    }
     const chain = responderHop !== undefined ? [...hops, responderHop] : hops;
     if (chain.includes(ctx.hop)) return; // our own broadcast coming back: a loop
     const existing = routes.get(suffix);
@@ -153,7 +170,13 @@ export async function runAnnounceIntake(peer: Peer, source: UpstreamSubscriber):
     }
     const broadcast = existing?.broadcast ?? new Broadcast(path, source, ctx.budget);
     existing?.withdraw();
-    const withdrawOrigin = ctx.origin.announce({ path, broadcast, hops: chain, from: peer.self });
+    const withdrawOrigin = ctx.origin.announce({
+      path,
+      broadcast,
+      hops: chain,
+      from: peer.self,
+      remote: peer.cluster,
+    });
     routes.set(suffix, { broadcast, withdraw: withdrawOrigin });
     peer.log.debug("announced {path}", { path });
   };

@@ -35,12 +35,37 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   maxIncomingGroups: 1024,
 };
 
+/** Paths under this prefix belong to the cluster: members and their records. */
+export const INTERNAL_PREFIX = "internal";
+/** Where each cluster node announces itself: `internal/origins/<host:port>`. */
+export const ORIGINS_PREFIX = "internal/origins";
+
+/** How this relay takes part in a cluster. */
+export interface ClusterPolicy {
+  /** The shared secret cluster sessions must present; undefined = open (the seed's behaviour). */
+  token: string | undefined;
+  /** What this relay announces to other relays: its local broadcasts, or nothing (read-only member). */
+  serve: "locals" | "none";
+}
+
 export interface RelayContext {
   readonly origin: Origin;
   readonly budget: CacheBudget;
   /** This relay's hop id: non-zero, below 2^53 (JavaScript clients read it as a number). */
   readonly hop: bigint;
   readonly limits: SessionLimits;
+  readonly cluster: ClusterPolicy;
+}
+
+/** Whether a session presenting `presented` (the `cluster` URL parameter) is a cluster member. */
+export function isClusterMember(policy: ClusterPolicy, presented: string | null): boolean {
+  if (presented === null) return false;
+  return policy.token === undefined || presented === policy.token;
+}
+
+/** Whether a path is under the cluster's internal prefix. */
+export function isInternal(path: string): boolean {
+  return path === INTERNAL_PREFIX || path.startsWith(`${INTERNAL_PREFIX}/`);
 }
 
 /** A random non-zero hop id below 2^53. */

@@ -12,6 +12,7 @@ import {
   StreamCode,
 } from "../codec/mod.ts";
 import type { BiStream } from "../transport/session.ts";
+import { isInternal } from "./context.ts";
 import type { Peer } from "./peer.ts";
 import type { MessageReader } from "./reader.ts";
 
@@ -24,7 +25,9 @@ export async function serveTrack(
   const request = await reader.expect(decodeTrack, "TRACK");
   const path = joinPath(peer.root, request.broadcast);
   const route = peer.ctx.origin.route(path);
-  if (!route) return stream.send.reset(StreamCode.NotFound);
+  if (!route || (isInternal(path) && !peer.cluster && peer.ctx.cluster.token !== undefined)) {
+    return stream.send.reset(StreamCode.NotFound);
+  }
   const lease = route.broadcast.subscribe(request.track, { priority: 0, maxLatency: 0 });
   try {
     const properties = await Promise.race([

@@ -19,6 +19,8 @@ export interface Peer {
   /** Identity of this session, to keep its own announcements from being echoed back. */
   readonly self: object;
   readonly log: Logger;
+  /** Another relay of the cluster (authorized for internal paths; sees only local broadcasts). */
+  readonly cluster: boolean;
   /** Ends the session with a protocol violation (or another session code). */
   fail(code: number, reason: string): void;
   /** Resolves when the session is over. */

@@ -33,7 +33,7 @@ import { type Logger, logger } from "../log.ts";
 import type { BiStream, RecvStream, Session } from "../transport/session.ts";
 import { StreamError } from "../transport/session.ts";
 import { runAnnounceIntake, serveAnnounceRequest } from "./announce.ts";
-import type { RelayContext } from "./context.ts";
+import { isClusterMember, type RelayContext } from "./context.ts";
 import { serveFetch, serveTrack } from "./info.ts";
 import { CONTROL_PRIORITY, type Peer } from "./peer.ts";
 import { MessageReader } from "./reader.ts";
@@ -50,6 +50,8 @@ export interface SessionOptions {
   role: "server" | "client";
   /** Client role on raw QUIC (lite-05+): the path (and query) to send in SETUP. */
   path?: string;
+  /** Client role: the peer is another relay of our cluster. */
+  cluster?: boolean;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -75,6 +77,7 @@ export class MoqSession implements Peer {
   version: Version = Version.Lite03;
   root = "";
   peerHop: bigint | undefined;
+  cluster = false;
   readonly #role: "server" | "client";
   readonly #options: SessionOptions;
   readonly #serve = new ServeState();
@@ -97,6 +100,17 @@ export class MoqSession implements Peer {
     });
     this.done = transport.closed.then(() => {});
     if (transport.url) this.root = normalizePath(decodeURIComponent(transport.url.pathname));
+    if (options.role === "client") this.cluster = options.cluster ?? false;
+    else if (transport.url) this.#authorize(transport.url);
+  }
+
+  /** A server-side session is a cluster member if its URL presents the cluster token. */
+  #authorize(url: URL): void {
+    const presented = url.searchParams.get("cluster");
+    this.cluster = isClusterMember(this.ctx.cluster, presented);
+    if (presented !== null && !this.cluster) {
+      this.log.warn("a session presented a wrong cluster token");
+    }
   }
 
   /** Subscriptions and group streams this session is being served (for stats and tests). */
@@ -128,7 +142,7 @@ export class MoqSession implements Peer {
       await this.done;
       return;
     }
-    this.log.info("session {version} root {root}", {
+    this.log.info(`${this.cluster ? "cluster " : ""}session {version} root {root}`, {
       version: versionName(this.version),
       root: this.root || "/",
       kind: this.transport.kind,
@@ -179,7 +193,9 @@ export class MoqSession implements Peer {
     this.peerHop = info.hop;
     if (this.#role === "server" && this.transport.kind === "quic" && info.path !== undefined) {
       // Raw QUIC has no URL: the SETUP path (and query) takes its place.
-      this.root = normalizePath(decodeURIComponent(new URL(info.path, "moqt://relay/").pathname));
+      const url = new URL(info.path, "moqt://relay/");
+      this.root = normalizePath(decodeURIComponent(url.pathname));
+      this.#authorize(url);
     }
   }
 

@@ -21,6 +21,7 @@ import {
   Version,
 } from "../codec/mod.ts";
 import type { BiStream, SendStream } from "../transport/session.ts";
+import { isInternal } from "./context.ts";
 import { CONTROL_PRIORITY, type Peer } from "./peer.ts";
 import type { MessageReader } from "./reader.ts";
 import { SerialWriter } from "./writer.ts";
@@ -79,6 +80,9 @@ export async function serveSubscribe(
     writer.reset(StreamCode.NotFound);
   };
   if (state.subscriptions >= ctx.limits.maxSubscriptions) return refuse("too many subscriptions");
+  if (isInternal(path) && !peer.cluster && ctx.cluster.token !== undefined) {
+    return refuse("not a cluster member");
+  }
   const route = ctx.origin.route(path);
   if (!route) return refuse("no such broadcast");
   state.subscriptions++;

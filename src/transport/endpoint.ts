@@ -213,11 +213,12 @@ export class Endpoint implements AsyncDisposable {
     url: URL,
     options: WebTransportConnectOptions & { rawQuic?: boolean } = {},
   ): Promise<Session> {
+    const transport = { ...transportOptions(this.limits), ...options.transport };
     if (options.rawQuic || url.protocol !== "https:") {
       const conn = await dialQuic(url, options.protocols ?? [...this.alpns], {
         ...options,
         endpoint: this.quic,
-        transport: transportOptions(this.limits),
+        transport,
       });
       await conn.handshake;
       return new QuicSession(conn, url);
@@ -225,7 +226,7 @@ export class Endpoint implements AsyncDisposable {
     return connectWebTransport(url, {
       ...options,
       endpoint: this.quic,
-      transport: transportOptions(this.limits),
+      transport,
       limits: this.limits.h3,
     });
   }

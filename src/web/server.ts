@@ -23,6 +23,8 @@ export interface WebOptions {
   offer: (incoming: IncomingSession) => void;
   /** Extra facts for /health. */
   health?: () => Record<string, unknown>;
+  /** What /stats reports. */
+  stats?: () => Record<string, unknown>;
 }
 
 const CORS = {
@@ -64,6 +66,12 @@ export function serveWeb(options: WebOptions): WebServer {
       case "/certificate.sha256":
       case "/fingerprint":
         return text(options.fingerprint());
+      case "/stats":
+        return text(
+          JSON.stringify(options.stats?.() ?? {}, null, 2) + "\n",
+          200,
+          "application/json",
+        );
       case "/health":
         return text(
           JSON.stringify({ status: "ok", ...options.health?.() }) + "\n",

@@ -75,6 +75,7 @@ export async function connectOwnClient(
     budget: new CacheBudget(),
     hop: randomHop(),
     limits: DEFAULT_SESSION_LIMITS,
+    cluster: { token: undefined, serve: "locals" },
   };
   const session = new MoqSession(transport, context, { role: "client", path });
   const running = session.run();

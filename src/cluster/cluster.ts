@@ -1,0 +1,212 @@
+/**
+ * Clustering through a root relay, using MoQ itself.
+ *
+ * - A relay without `--cluster-root` is a root: a normal relay that accepts cluster members.
+ * - A node (`--cluster-root R --cluster-node N`) keeps a link to the root, announces itself as
+ *   `internal/origins/N`, learns the other members from the root's announcements under
+ *   `internal/origins/`, and keeps one link to each other member (the member whose name sorts
+ *   first dials). Over every link each side learns the other's local broadcasts, so a
+ *   subscription is routed straight to the relay that holds the broadcast, pulled only on
+ *   demand, once per track per link.
+ * - A read-only member (no `--cluster-node`) dials the root and every member, and shows them
+ *   nothing of its own.
+ * - Links present `?cluster=<token>`; only such sessions may use `internal/` paths when a token
+ *   is set. Links use short idle timeouts so a dead relay is noticed within seconds, and
+ *   reconnect with backoff.
+ *
+ * @module
+ */
+import { Broadcast } from "../cache/broadcast.ts";
+import { LocalSource } from "../cache/local.ts";
+import { joinPath, stripPrefix } from "../codec/path.ts";
+import { logger } from "../log.ts";
+import { ORIGINS_PREFIX, type RelayContext } from "../session/context.ts";
+import { MoqSession } from "../session/session.ts";
+import type { Endpoint } from "../transport/endpoint.ts";
+import type { Session } from "../transport/session.ts";
+
+const log = logger("cluster");
+
+/** Relay-to-relay links notice a silent peer after this long (keep-alives keep them up). */
+export const LINK_IDLE_TIMEOUT_MS = 3000;
+const LINK_KEEPALIVE_MS = 1000;
+const BACKOFF_MIN_MS = 250;
+const BACKOFF_MAX_MS = 5000;
+
+export interface ClusterOptions {
+  /** host[:port] of the root; undefined = this relay is the root. */
+  root: string | undefined;
+  /** host:port by which others reach this relay; undefined = read-only member. */
+  node: string | undefined;
+  token: string | undefined;
+  /** Extra trusted roots (PEM text). */
+  tlsRoots: string[];
+  /** Pin peers by the fingerprint they serve over HTTP instead of verifying them. */
+  disableVerify: boolean;
+}
+
+/** Runs a session the cluster opened (the relay counts it with its own). */
+export type SessionRunner = (session: MoqSession) => Promise<void>;
+
+function hexBytes(hex: string): Uint8Array {
+  return Uint8Array.from(hex.trim().match(/../g) ?? [], (h) => parseInt(h, 16));
+}
+
+/** One maintained connection to another relay, re-dialed with backoff until stopped. */
+class Link {
+  readonly target: string;
+  #stopped = false;
+  #session: MoqSession | undefined;
+  readonly #done: Promise<void>;
+
+  constructor(target: string, dial: (target: string) => Promise<MoqSession>, run: SessionRunner) {
+    this.target = target;
+    this.#done = (async () => {
+      let backoff = BACKOFF_MIN_MS;
+      while (!this.#stopped) {
+        try {
+          const session = await dial(target);
+          if (this.#stopped) {
+            await session.transport.close({ code: 0, reason: "link no longer needed" });
+            break;
+          }
+          this.#session = session;
+          log.info("linked to {target}", { target });
+          backoff = BACKOFF_MIN_MS;
+          await run(session);
+          log.info("link to {target} closed", { target });
+        } catch (e) {
+          log.debug("dialing {target} failed: {error}", { target, error: String(e) });
+        }
+        this.#session = undefined;
+        if (this.#stopped) break;
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#session?.transport.close({ code: 0, reason: "link closed" }).catch(() => {});
+    await this.#done;
+  }
+}
+
+export class Cluster {
+  readonly #ctx: RelayContext;
+  readonly #endpoint: Endpoint;
+  readonly #options: ClusterOptions;
+  readonly #run: SessionRunner;
+  readonly #links = new Map<string, Link>();
+  #rootLink: Link | undefined;
+  #withdrawSelf: (() => void) | undefined;
+  #stopWatch: (() => void) | undefined;
+
+  constructor(ctx: RelayContext, endpoint: Endpoint, options: ClusterOptions, run: SessionRunner) {
+    this.#ctx = ctx;
+    this.#endpoint = endpoint;
+    this.#options = options;
+    this.#run = run;
+  }
+
+  /** Starts the links; a root has none to start. */
+  start(): void {
+    const { root, node } = this.#options;
+    if (root === undefined) return;
+    if (node !== undefined) {
+      // Our membership record: an empty broadcast that exists as long as we do.
+      const record = new Broadcast(
+        joinPath(ORIGINS_PREFIX, node),
+        new LocalSource(),
+        this.#ctx.budget,
+      );
+      this.#withdrawSelf = this.#ctx.origin.announce({
+        path: record.path,
+        broadcast: record,
+        hops: [],
+        from: this,
+      });
+    }
+    this.#rootLink = new Link(root, (t) => this.#dial(t), this.#run);
+    const watch = this.#ctx.origin.watch(
+      ORIGINS_PREFIX,
+      (path, active) => this.#member(path, active !== undefined),
+    );
+    for (const a of watch.snapshot) this.#member(a.path, true);
+    this.#stopWatch = () => watch.stop();
+    log.info("cluster member of {root} as {node}", { root, node: node ?? "(read-only)" });
+  }
+
+  /** Membership changed: link to a new member (if we are the one to dial), drop a gone one. */
+  #member(path: string, present: boolean): void {
+    const host = stripPrefix(path, ORIGINS_PREFIX);
+    const self = this.#options.node;
+    if (!host || host.includes("/") || host === self || host === this.#options.root) return;
+    const link = this.#links.get(host);
+    if (!present) {
+      if (link) {
+        this.#links.delete(host);
+        void link.stop();
+      }
+      return;
+    }
+    // One link per pair: the member whose name sorts first dials; a read-only member always dials.
+    if (link || (self !== undefined && self > host)) return;
+    this.#links.set(host, new Link(host, (t) => this.#dial(t), this.#run));
+  }
+
+  /** Opens a cluster session to a relay: raw QUIC with a MoQ ALPN, else WebTransport. */
+  async #dial(target: string): Promise<MoqSession> {
+    const { token, tlsRoots, disableVerify } = this.#options;
+    const query = `?cluster=${encodeURIComponent(token ?? "")}`;
+    const hashes = disableVerify ? [hexBytes(await this.#fingerprint(target))] : undefined;
+    const common = {
+      caCerts: tlsRoots,
+      serverCertificateHashes: hashes,
+      transport: { maxIdleTimeout: LINK_IDLE_TIMEOUT_MS, keepAliveInterval: LINK_KEEPALIVE_MS },
+    };
+    let transport: Session;
+    try {
+      transport = await this.#endpoint.connect(new URL(`moqt://${target}/${query}`), {
+        ...common,
+        rawQuic: true,
+      });
+    } catch (e) {
+      log.debug("raw QUIC to {target} failed ({error}); trying WebTransport", {
+        target,
+        error: String(e),
+      });
+      transport = await this.#endpoint.connect(new URL(`https://${target}/${query}`), {
+        ...common,
+        protocols: [...this.#endpoint.alpns],
+      });
+    }
+    return new MoqSession(transport, this.#ctx, {
+      role: "client",
+      path: `/${query}`,
+      cluster: true,
+    });
+  }
+
+  /** The fingerprint a relay serves (development clusters with self-signed certificates). */
+  async #fingerprint(target: string): Promise<string> {
+    const response = await fetch(`http://${target}/certificate.sha256`, {
+      signal: AbortSignal.timeout(3000),
+    });
+    if (!response.ok) throw new Error(`fingerprint of ${target}: HTTP ${response.status}`);
+    return await response.text();
+  }
+
+  /** Members this relay links to (not counting the root). */
+  get members(): string[] {
+    return [...this.#links.keys()];
+  }
+
+  async close(): Promise<void> {
+    this.#stopWatch?.();
+    this.#withdrawSelf?.();
+    await Promise.all([this.#rootLink?.stop(), ...[...this.#links.values()].map((l) => l.stop())]);
+    this.#links.clear();
+  }
+}
