@@ -26,6 +26,8 @@ import type { IncomingSession } from "./transport/session.ts";
 import { serveWeb, type WebServer } from "./web/server.ts";
 
 const log = logger("relay");
+/** Binds tried for port 0, where UDP and TCP must get the same port number. */
+const BIND_ATTEMPTS = 20;
 
 export function formatAddress(hostname: string, port: number): string {
   return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
@@ -55,9 +57,11 @@ export class Relay implements AsyncDisposable {
       cluster: {
         token: config.cluster.token,
         // A member without --cluster-node cannot be reached: its broadcasts stay local.
-        serve: config.cluster.root !== undefined && config.cluster.node === undefined
-          ? "none"
-          : "locals",
+        role: config.cluster.root === undefined
+          ? "root"
+          : config.cluster.node === undefined
+          ? "member"
+          : "node",
       },
     };
   }
@@ -102,22 +106,35 @@ export class Relay implements AsyncDisposable {
         names: primary.names.join(","),
       });
     }
-    const endpoint = Endpoint.listen({
-      hostname: config.bind.hostname,
-      port: config.bind.port,
-      certPem: primary.certPem,
-      keyPem: primary.keyPem,
-    });
+    let endpoint: Endpoint;
+    for (let attempt = 1;; attempt++) {
+      const quic = Endpoint.listen({
+        hostname: config.bind.hostname,
+        port: config.bind.port,
+        certPem: primary.certPem,
+        keyPem: primary.keyPem,
+      });
+      try {
+        this.#web = serveWeb({
+          hostname: config.bind.hostname,
+          port: quic.addr.port,
+          // A generated certificate is for development: plain HTTP, as upstream does.
+          tls: primary.generated ? undefined : { certPem: primary.certPem, keyPem: primary.keyPem },
+          fingerprint: () => this.certificates.primary.fingerprint,
+          offer: (incoming) => quic.offer(incoming),
+          stats: () => this.stats(),
+        });
+        endpoint = quic;
+        break;
+      } catch (e) {
+        quic.close();
+        // Port 0 lets the kernel pick a free UDP port, but the TCP port of that number may be
+        // taken (on a busy host, often by a client socket in TIME_WAIT): pick again.
+        const retry = config.bind.port === 0 && e instanceof Deno.errors.AddrInUse;
+        if (!retry || attempt >= BIND_ATTEMPTS) throw e;
+      }
+    }
     this.#endpoint = endpoint;
-    this.#web = serveWeb({
-      hostname: config.bind.hostname,
-      port: endpoint.addr.port,
-      // A generated certificate is for development: plain HTTP, as upstream does.
-      tls: primary.generated ? undefined : { certPem: primary.certPem, keyPem: primary.keyPem },
-      fingerprint: () => this.certificates.primary.fingerprint,
-      offer: (incoming) => endpoint.offer(incoming),
-      stats: () => this.stats(),
-    });
     this.certificates.onChange((certs) => {
       const next = certs[0];
       if (!next) return;
@@ -164,6 +181,7 @@ export class Relay implements AsyncDisposable {
       routes: this.context.origin.size,
       cacheBytes: this.context.budget.bytes,
       cacheGroups: this.context.budget.groups,
+      members: this.#cluster?.members ?? [],
       sessions: [...this.#sessions].map((s) => ({
         id: s.id,
         remote: `${s.transport.remote.hostname}:${s.transport.remote.port}`,

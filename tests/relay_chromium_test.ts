@@ -53,8 +53,21 @@ async function sha256(bytes) {
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** What @moq/net printed (it logs stream errors through console), for a failure's report. */
+const logs = [];
+for (const level of ["debug", "info", "log", "warn", "error"]) {
+  const original = console[level].bind(console);
+  console[level] = (...args) => {
+    logs.push(level + ": " + args.map((a) => a instanceof Error ? a.message : String(a)).join(" "));
+    if (logs.length > 100) logs.shift();
+    original(...args);
+  };
+}
+
 export async function run(config, report) {
   const base = { role: config.role };
+  // How far the role got, reported if it fails.
+  const progress = {};
   try {
     const t0 = performance.now();
     const connection = await within(
@@ -69,23 +82,26 @@ export async function run(config, report) {
       connectMs: Math.round(performance.now() - t0),
     };
     const work = config.role === "publisher"
-      ? publish(connection, config, report, info)
-      : subscribe(connection, config, info);
+      ? publish(connection, config, report, info, progress)
+      : subscribe(connection, config, progress);
     const result = await within(config.deadlineMs, config.role, work);
     // The connection stays open: the test closes the browser, then the relay.
     await report({ ...info, ...result, ms: Math.round(performance.now() - t0) });
   } catch (e) {
-    await report({ ...base, phase: "failed", error: errorText(e) });
+    await report({ ...base, phase: "failed", error: errorText(e), progress, logs });
   }
 }
 
-async function publish(connection, config, report, info) {
+async function publish(connection, config, report, info, progress) {
   const frames = new Uint8Array(await (await fetch(config.framesUrl)).arrayBuffer());
   let subscribed;
   const firstSubscribe = new Promise((resolve) => subscribed = resolve);
+  progress.subscribes = [];
+  progress.sent = [];
   // @moq/net's publisher calls subscribe() once per SUBSCRIBE the relay sends.
   class Watched extends Broadcast.Producer {
     subscribe(name, options) {
+      progress.subscribes.push(name);
       const subscriber = super.subscribe(name, options);
       subscribed({ name, options: options ?? null });
       return subscriber;
@@ -108,14 +124,16 @@ async function publish(connection, config, report, info) {
       group.writeFrame({ payload, timestamp: Time.Timestamp.fromMillis(config.timestamp(g, f)) });
     }
     group.close();
+    progress.sent.push(group.sequence);
   }
   return { phase: "sent", subscription, sequences };
 }
 
-async function subscribe(connection, config, info) {
+async function subscribe(connection, config, progress) {
   const prefix = Path.from(config.broadcast.split("/")[0]);
   const announced = connection.announced(prefix);
-  const seen = [];
+  const seen = progress.announced = [];
+  progress.groups = [];
   for (;;) {
     const event = await announced.next();
     if (!event) throw new Error("announcements ended; saw " + seen.join(", "));
@@ -127,11 +145,13 @@ async function subscribe(connection, config, info) {
 
   const broadcast = connection.consume(Path.from(config.broadcast));
   const track = broadcast.subscribe(config.track);
+  progress.subscribed = true;
   const groups = [];
   for (let i = 0; i < config.groups; i++) {
     const group = await track.recvGroup();
     if (!group) throw new Error("the track ended after " + i + " groups");
     const frames = [];
+    progress.groups.push({ sequence: group.sequence, frames });
     for (;;) {
       const frame = await group.readFrame();
       if (!frame) break;
@@ -262,11 +282,8 @@ interface SessionSample {
 
 Deno.test("Chromium to Chromium through the relay: @moq/net over WebTransport, every frame intact", async () => {
   const started = performance.now();
-  const [chromium, bundle, frames] = await Promise.all([
-    findChromium(),
-    bundlePage(),
-    Promise.resolve(makeFrames()),
-  ]);
+  const frames = makeFrames();
+  const [chromium, bundle] = await Promise.all([findChromium(), bundlePage()]);
   const bundled = performance.now();
   const want = await Promise.all(
     frames.map((g) =>
@@ -274,7 +291,8 @@ Deno.test("Chromium to Chromium through the relay: @moq/net over WebTransport, e
     ),
   );
 
-  const relay = await startRelay();
+  // Disposed last (page server first, then relay), after the browsers are closed below.
+  await using relay = await startRelay();
   const relayUrl = `http://127.0.0.1:${relay.addr.port}/`;
   const common = {
     relay: relayUrl,
@@ -283,7 +301,7 @@ Deno.test("Chromium to Chromium through the relay: @moq/net over WebTransport, e
     groups: GROUPS,
     deadlineMs: PAGE_DEADLINE_MS,
   };
-  const pages = servePages({
+  await using pages = servePages({
     "/moq-page.js": bundle,
     "/frames.bin": concat(frames.flat()),
     "/publisher": page({
@@ -317,7 +335,9 @@ Deno.test("Chromium to Chromium through the relay: @moq/net over WebTransport, e
   const next = async (browser?: Browser): Promise<Report> => {
     const r = await pages.waitForResult<Report>(RESULT_TIMEOUT_MS, browser);
     reports.push(r);
-    if (r.phase === "failed") throw new Error(`the ${r.role} page failed: ${r.error}`);
+    if (r.phase === "failed") {
+      throw new Error(`the ${r.role} page failed: ${r.error}\nreports: ${JSON.stringify(reports)}`);
+    }
     return r;
   };
   let publisherReady = 0;
@@ -331,7 +351,7 @@ Deno.test("Chromium to Chromium through the relay: @moq/net over WebTransport, e
 
     const subscriber = await launchChromium(pages.url("/subscriber"), { chromium });
     browsers.push(subscriber);
-    const rest = [await next(), await next()];
+    const rest = [await next(subscriber), await next(subscriber)];
     finished = performance.now();
     sample();
     const sent = rest.find((r) => r.phase === "sent");
@@ -373,10 +393,8 @@ Deno.test("Chromium to Chromium through the relay: @moq/net over WebTransport, e
     );
   } finally {
     clearInterval(sampler);
-    // Browsers first: their sessions keep the relay busy until they go.
+    // Browsers first: they keep their sessions on the relay open until they go.
     await Promise.allSettled(browsers.map((b) => b.close()));
-    await relay.close();
-    await pages.close();
   }
   const ms = (a: number, b: number) => Math.round(b - a);
   const pub = reports.find((r) => r.phase === "sent");

@@ -28,10 +28,14 @@ import type { Session } from "../transport/session.ts";
 const log = logger("cluster");
 
 /** Relay-to-relay links notice a silent peer after this long (keep-alives keep them up). */
-export const LINK_IDLE_TIMEOUT_MS = 3000;
-const LINK_KEEPALIVE_MS = 1000;
+export const LINK_IDLE_TIMEOUT_MS = 2000;
+const LINK_KEEPALIVE_MS = 500;
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 5000;
+/** A dial that has not completed by then is abandoned (a dead host never answers). */
+const DIAL_TIMEOUT_MS = 3000;
+/** A member that vanishes keeps its link this long, in case it was a route change, not a loss. */
+const MEMBER_GRACE_MS = 1000;
 
 export interface ClusterOptions {
   /** host[:port] of the root; undefined = this relay is the root. */
@@ -65,7 +69,14 @@ class Link {
       let backoff = BACKOFF_MIN_MS;
       while (!this.#stopped) {
         try {
-          const session = await dial(target);
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const pending = dial(target);
+          const session = await Promise.race([
+            pending,
+            new Promise<never>((_, reject) =>
+              timer = setTimeout(() => reject(new Error("dial timed out")), DIAL_TIMEOUT_MS)
+            ),
+          ]).finally(() => clearTimeout(timer));
           if (this.#stopped) {
             await session.transport.close({ code: 0, reason: "link no longer needed" });
             break;
@@ -99,6 +110,7 @@ export class Cluster {
   readonly #options: ClusterOptions;
   readonly #run: SessionRunner;
   readonly #links = new Map<string, Link>();
+  readonly #leaving = new Map<string, ReturnType<typeof setTimeout>>();
   #rootLink: Link | undefined;
   #withdrawSelf: (() => void) | undefined;
   #stopWatch: (() => void) | undefined;
@@ -145,12 +157,21 @@ export class Cluster {
     if (!host || host.includes("/") || host === self || host === this.#options.root) return;
     const link = this.#links.get(host);
     if (!present) {
-      if (link) {
-        this.#links.delete(host);
-        void link.stop();
+      if (link && !this.#leaving.has(host)) {
+        this.#leaving.set(
+          host,
+          setTimeout(() => {
+            this.#leaving.delete(host);
+            if (this.#links.get(host) !== link) return;
+            this.#links.delete(host);
+            void link.stop();
+          }, MEMBER_GRACE_MS),
+        );
       }
       return;
     }
+    clearTimeout(this.#leaving.get(host));
+    this.#leaving.delete(host);
     // One link per pair: the member whose name sorts first dials; a read-only member always dials.
     if (link || (self !== undefined && self > host)) return;
     this.#links.set(host, new Link(host, (t) => this.#dial(t), this.#run));
@@ -206,6 +227,8 @@ export class Cluster {
   async close(): Promise<void> {
     this.#stopWatch?.();
     this.#withdrawSelf?.();
+    for (const timer of this.#leaving.values()) clearTimeout(timer);
+    this.#leaving.clear();
     await Promise.all([this.#rootLink?.stop(), ...[...this.#links.values()].map((l) => l.stop())]);
     this.#links.clear();
   }

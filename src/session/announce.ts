@@ -61,10 +61,10 @@ export async function serveAnnounceRequest(
   const visible = (a: Announcement | undefined): a is Announcement => {
     if (!a || a.from === peer.self) return false; // never echo a peer's own broadcasts
     if (peer.cluster) {
-      // Other relays learn our local broadcasts and the membership records, never what we
-      // learned from the cluster (no loops); a read-only member shows them nothing.
-      if (ctx.cluster.serve === "none") return false;
-      if (a.remote && !isInternal(a.path)) return false;
+      // Other relays learn our local broadcasts, never what we learned from the cluster (no
+      // loops); only the root relays membership records; a read-only member shows nothing.
+      if (ctx.cluster.role === "member") return false;
+      if (a.remote && !(isInternal(a.path) && ctx.cluster.role === "root")) return false;
     } else if (isInternal(a.path) && !isInternal(prefix)) {
       return false; // internal paths stay out of ordinary clients' listings
     }

@@ -44,8 +44,11 @@ export const ORIGINS_PREFIX = "internal/origins";
 export interface ClusterPolicy {
   /** The shared secret cluster sessions must present; undefined = open (the seed's behaviour). */
   token: string | undefined;
-  /** What this relay announces to other relays: its local broadcasts, or nothing (read-only member). */
-  serve: "locals" | "none";
+  /**
+   * This relay's part: the root (relays every member's record), a node (shows other relays its
+   * local broadcasts and its own record), or a read-only member (shows them nothing).
+   */
+  role: "root" | "node" | "member";
 }
 
 export interface RelayContext {

@@ -49,7 +49,13 @@ function collect(group: Group): Uint8Array[] {
 export async function connectOwnClient(
   port: number,
   protocol: string,
-  options: { transport?: "webtransport" | "quic"; path?: string; fingerprint: string },
+  options: {
+    transport?: "webtransport" | "quic";
+    path?: string;
+    fingerprint: string;
+    /** Behave as a cluster member would (show internal paths); the relay still checks the token. */
+    cluster?: boolean;
+  },
 ): Promise<OwnClient> {
   const hash = Uint8Array.from(options.fingerprint.match(/../g) ?? [], (h) => parseInt(h, 16));
   const cert = await (await import("../../src/tls/certificate.ts")).generateCertificate([
@@ -75,9 +81,13 @@ export async function connectOwnClient(
     budget: new CacheBudget(),
     hop: randomHop(),
     limits: DEFAULT_SESSION_LIMITS,
-    cluster: { token: undefined, serve: "locals" },
+    cluster: { token: undefined, role: "node" },
   };
-  const session = new MoqSession(transport, context, { role: "client", path });
+  const session = new MoqSession(transport, context, {
+    role: "client",
+    path,
+    cluster: options.cluster,
+  });
   const running = session.run();
   const withdrawals: (() => void)[] = [];
   const close = async () => {
