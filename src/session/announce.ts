@@ -56,6 +56,11 @@ export async function serveAnnounceRequest(
     "ANNOUNCE_REQUEST",
   );
   const prefix = joinPath(peer.root, request.prefix);
+  if (isInternal(prefix) && !peer.cluster && ctx.cluster.token !== undefined) {
+    peer.log.warn("refused an announce request for {prefix}: not a cluster member", { prefix });
+    stream.recv.stop(StreamCode.Cancel);
+    return stream.send.reset(StreamCode.NotFound);
+  }
   const writer = new SerialWriter(stream.send);
   stream.send.priority = CONTROL_PRIORITY;
   const visible = (a: Announcement | undefined): a is Announcement => {

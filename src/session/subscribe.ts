@@ -112,6 +112,10 @@ async function deliver(
   let maxLatency = sub.maxLatency;
   let cancelled = false;
   const deliveries = new Set<Delivery>();
+  // Without a start group: the latest group (from its first frame) as of this SUBSCRIBE, so a
+  // late joiner starts at once, and every group that arrives while the source confirms the
+  // track and sends its properties is delivered too (it is newer than the subscription).
+  let cursor = sub.startGroup === undefined ? track.startIndex() : undefined;
 
   // The peer's side of the stream: updates (03+), then FIN or reset = unsubscribe.
   const listen = (async () => {
@@ -165,10 +169,8 @@ async function deliver(
   let started = version <= Version.Lite04;
 
   const properties = hasFrameTimestamps(version) ? await track.whenProperties() : undefined;
-  // No start group: the latest group, from its first frame (a late joiner starts at once).
-  let cursor = sub.startGroup === undefined
-    ? track.startIndex()
-    : track.indexOfSequence(sub.startGroup);
+  // With a start group: the first cached group at or after it, looked up once the source is known.
+  cursor ??= track.indexOfSequence(sub.startGroup ?? 0);
   if (hasFrameTimestamps(version) && !properties && track.ended) return endSubscription();
 
   while (!cancelled) {

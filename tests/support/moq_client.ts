@@ -55,14 +55,18 @@ export async function connectOwnClient(
     fingerprint: string;
     /** Behave as a cluster member would (show internal paths); the relay still checks the token. */
     cluster?: boolean;
+    /** The relay's host (default 127.0.0.1). */
+    host?: string;
   },
 ): Promise<OwnClient> {
   const hash = Uint8Array.from(options.fingerprint.match(/../g) ?? [], (h) => parseInt(h, 16));
   const cert = await (await import("../../src/tls/certificate.ts")).generateCertificate([
     "127.0.0.1",
   ]);
+  const host = options.host ?? "127.0.0.1";
   const endpoint = Endpoint.listen({
-    hostname: "127.0.0.1",
+    // A client dialing a test host in a network namespace needs a socket that can reach it.
+    hostname: host === "127.0.0.1" ? "127.0.0.1" : "0.0.0.0",
     port: 0,
     certPem: cert.certPem,
     keyPem: cert.keyPem,
@@ -70,7 +74,7 @@ export async function connectOwnClient(
   });
   const path = options.path ?? "/";
   const kind = options.transport ?? "webtransport";
-  const url = new URL(`${kind === "webtransport" ? "https" : "moqt"}://127.0.0.1:${port}${path}`);
+  const url = new URL(`${kind === "webtransport" ? "https" : "moqt"}://${host}:${port}${path}`);
   const transport = await endpoint.connect(url, {
     protocols: [protocol],
     serverCertificateHashes: [hash],

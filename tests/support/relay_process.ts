@@ -46,15 +46,27 @@ export interface RelayStats {
   }[];
 }
 
-export async function startRelayProcess(args: string[], port = freePort()): Promise<RelayProcess> {
+export interface ProcessOptions {
+  /** Listen address (default 127.0.0.1). */
+  host?: string;
+  /** Run inside this network namespace (`ip netns exec`). */
+  netns?: string;
+}
+
+export async function startRelayProcess(
+  args: string[],
+  port = freePort(),
+  options: ProcessOptions = {},
+): Promise<RelayProcess> {
+  const host = options.host ?? "127.0.0.1";
   const fullArgs = [
     "run",
     "--allow-all",
     main,
     "--bind",
-    `127.0.0.1:${port}`,
+    `${host}:${port}`,
     "--tls-generate",
-    "127.0.0.1",
+    host,
     "--tls-disable-verify",
     ...args,
   ];
@@ -63,8 +75,11 @@ export async function startRelayProcess(args: string[], port = freePort()): Prom
   let pump: Promise<void> = Promise.resolve();
 
   const launch = async () => {
-    const proc = new Deno.Command(Deno.execPath(), {
-      args: fullArgs,
+    const [command, commandArgs] = options.netns
+      ? ["ip", ["netns", "exec", options.netns, Deno.execPath(), ...fullArgs]]
+      : [Deno.execPath(), fullArgs];
+    const proc = new Deno.Command(command, {
+      args: commandArgs,
       env: { NO_COLOR: "1" },
       stdout: "null",
       stderr: "piped",
@@ -103,7 +118,7 @@ export async function startRelayProcess(args: string[], port = freePort()): Prom
   };
 
   await launch();
-  const address = `127.0.0.1:${port}`;
+  const address = `${host}:${port}`;
   return {
     port,
     address,
