@@ -64,7 +64,7 @@ Deno.test({
     setup();
     try {
       const port = 4443;
-      await using root = await startRelayProcess([], port, { host: address(0), netns: HOSTS[0] });
+      await using _root = await startRelayProcess([], port, { host: address(0), netns: HOSTS[0] });
       const node = (i: number) =>
         startRelayProcess(
           ["--cluster-root", `${address(0)}:${port}`, "--cluster-node", `${address(i)}:${port}`],
