@@ -144,7 +144,10 @@ async function subscribe(connection, config, progress) {
   announced.close();
 
   const broadcast = connection.consume(Path.from(config.broadcast));
-  const track = broadcast.subscribe(config.track);
+  // From group 0: the relay subscribed upstream already for this page's TRACK request (lite-05
+  // asks for TRACK_INFO before it SUBSCRIBEs), so the publisher may have written groups by the
+  // time the SUBSCRIBE arrives, and without a start group the relay starts at the latest one.
+  const track = broadcast.subscribe(config.track, { startGroup: 0 });
   progress.subscribed = true;
   const groups = [];
   for (let i = 0; i < config.groups; i++) {

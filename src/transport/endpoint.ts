@@ -141,13 +141,15 @@ export class Endpoint implements AsyncDisposable {
 
   /** Serves a new certificate to new connections (existing ones keep theirs). */
   replaceCertificate(certPem: string, keyPem: string): void {
+    // Deno 2.9.6 serves the first listener's certificate while it runs: stop it, then listen
+    // again (a handshake arriving in between is refused and retried by the client).
+    this.#listener.stop();
     const next = this.quic.listen({
       cert: certPem,
       key: keyPem,
       alpnProtocols: ["h3", ...this.alpns],
       ...transportOptions(this.limits),
     });
-    this.#listener.stop();
     this.#listener = next;
     this.#acceptLoop(next).catch((e) =>
       log.error("accept loop failed: {error}", { error: String(e) })
