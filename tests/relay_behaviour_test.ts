@@ -4,27 +4,12 @@
  * breaks the protocol loses only its own session.
  */
 import { deepEqual, equal, ok } from "assert";
-import { loadConfig } from "../src/config.ts";
-import { Relay } from "../src/relay.ts";
+import type { Relay } from "../src/relay.ts";
+import { startRelay } from "./support/relay.ts";
 import { SessionCode } from "../src/codec/mod.ts";
 import { MAX_GROUPS_IN_FLIGHT } from "../src/session/subscribe.ts";
 import { connectWebTransport } from "../src/transport/webtransport.ts";
 import { connectOwnClient, type OwnClient } from "./support/moq_client.ts";
-
-async function startRelay(args: string[] = []): Promise<Relay> {
-  const command = loadConfig([
-    "--bind",
-    "127.0.0.1:0",
-    "--tls-generate",
-    "127.0.0.1",
-    "-q",
-    ...args,
-  ], {});
-  if (command.kind !== "run") throw new Error("bad config");
-  const relay = await Relay.load(command.config);
-  relay.start();
-  return relay;
-}
 
 const text = (s: string) => new TextEncoder().encode(s);
 const strings = (frames: Uint8Array[]) => frames.map((f) => new TextDecoder().decode(f));

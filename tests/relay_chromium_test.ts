@@ -3,7 +3,8 @@
  * (bundled for the browser by `deno bundle`) in two separate browser instances. The publisher
  * page announces `browser/cam` with a track `video` and, once the relay subscribes, writes five
  * groups of four frames (one of 100 kB, some empty); the subscriber page subscribes through the
- * relay and reports every group's sequence and each frame's length, SHA-256 and timestamp.
+ * relay from group 0 and reports every group's sequence and each frame's length, SHA-256 and
+ * timestamp.
  *
  * Both pages connect with an `http://` URL, so @moq/net fetches `/certificate.sha256` from the
  * relay, pins it with `serverCertificateHashes` and races WebTransport against its WebSocket

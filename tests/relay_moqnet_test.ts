@@ -3,8 +3,7 @@
  * through it over WebSocket (QMux), on every version it speaks, all at once on one broadcast.
  */
 import { deepEqual, equal } from "assert";
-import { loadConfig } from "../src/config.ts";
-import { Relay } from "../src/relay.ts";
+import { startRelay } from "./support/relay.ts";
 import {
   CLIENT_PROTOCOLS,
   connectMany,
@@ -15,14 +14,6 @@ import {
   subscribe,
   waitForAnnounce,
 } from "./support/moqnet_client.ts";
-
-async function startRelay(): Promise<Relay> {
-  const command = loadConfig(["--bind", "127.0.0.1:0", "--tls-generate", "127.0.0.1", "-q"], {});
-  if (command.kind !== "run") throw new Error("bad config");
-  const relay = await Relay.load(command.config);
-  relay.start();
-  return relay;
-}
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 

@@ -3,17 +3,8 @@
  * publisher announces, a subscriber discovers and receives every frame of every group, in order.
  */
 import { deepEqual, equal } from "assert";
-import { loadConfig } from "../src/config.ts";
-import { Relay } from "../src/relay.ts";
+import { startRelay } from "./support/relay.ts";
 import { connectOwnClient } from "./support/moq_client.ts";
-
-async function startRelay(): Promise<Relay> {
-  const command = loadConfig(["--bind", "127.0.0.1:0", "--tls-generate", "127.0.0.1", "-q"], {});
-  if (command.kind !== "run") throw new Error("bad config");
-  const relay = await Relay.load(command.config);
-  relay.start();
-  return relay;
-}
 
 const text = (s: string) => new TextEncoder().encode(s);
 const decode = (frames: Uint8Array[]) => frames.map((f) => new TextDecoder().decode(f));
