@@ -193,3 +193,24 @@ Deno.test("20,000 streams opened at once: each opens or gets its error; others k
   conn.close();
   await srv.close();
 });
+
+Deno.test("a stream whose header never completes is cancelled after the header timeout", async () => {
+  const srv = start();
+  const { conn } = await rawH3(srv.port);
+  // A real session first, so that a late header would be a valid stream of it.
+  equal(await request(conn, connect(srv.port)), "200");
+  const stalled = (await conn.createUnidirectionalStream()).getWriter();
+  await stalled.write(Uint8Array.of(0x40)); // the first byte of a two-byte stream type, then nothing
+  // The header timeout here is 2 s, checked by a sweep every second: after 3.5 s the server has
+  // stopped reading, so further writes fail (STOP_SENDING). Without the timeout these bytes would
+  // complete a valid WebTransport stream header for session 0, and the writes would go through.
+  await new Promise((r) => setTimeout(r, 3500));
+  let refused = false;
+  for (let i = 0; i < 30 && !refused; i++) {
+    refused = await stalled.write(Uint8Array.of(0x54, 0x00, 0x01)).then(() => false, () => true);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  ok(refused, "the stalled stream was never cancelled");
+  conn.close();
+  await srv.close();
+});

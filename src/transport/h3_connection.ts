@@ -199,6 +199,8 @@ export class H3Connection {
 
   #onClosed(): void {
     this.#closing = true;
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
     clearTimeout(this.#settingsTimer);
     this.#rejectSettings(new Error("connection closed"));
     for (const id of [...this.#pending.keys()]) this.#dropPending(id);
@@ -245,18 +247,40 @@ export class H3Connection {
   }
 
   /** Reads a stream header in its own task, bounded in time, so one slow stream blocks nothing. */
+  /**
+   * Reads a stream header in its own task, so one slow stream blocks nothing. A stream whose
+   * header does not arrive in time is cancelled by a sweep (one timer per connection, not one
+   * per stream: streams are opened by the thousand).
+   */
   async #header(readable: ReadableStream<Uint8Array>): Promise<StreamHeader | null> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<null>((resolve) => {
-      timer = setTimeout(() => {
-        readable.cancel().catch(() => {});
-        resolve(null);
-      }, this.limits.headerTimeoutMs);
-    });
+    const entry = {
+      deadline: Date.now() + this.limits.headerTimeoutMs,
+      reader: undefined as ReadableStreamBYOBReader | undefined,
+    };
+    this.#awaitingHeaders.add(entry);
+    this.#sweeper ??= setInterval(() => this.#sweepHeaders(), 1000);
     try {
-      return await Promise.race([readHeader(readable, 2, 3).catch(() => null), timeout]);
+      return await readHeader(readable, 2, 3, (reader) => entry.reader = reader).catch(() => null);
     } finally {
-      clearTimeout(timer);
+      this.#awaitingHeaders.delete(entry);
+    }
+  }
+
+  readonly #awaitingHeaders = new Set<
+    { deadline: number; reader: ReadableStreamBYOBReader | undefined }
+  >();
+  #sweeper: ReturnType<typeof setInterval> | undefined;
+
+  #sweepHeaders(): void {
+    const now = Date.now();
+    for (const entry of this.#awaitingHeaders) {
+      if (entry.deadline > now) continue;
+      this.#awaitingHeaders.delete(entry);
+      entry.reader?.cancel().catch(() => {});
+    }
+    if (this.#awaitingHeaders.size === 0 || this.#closing) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
     }
   }
 

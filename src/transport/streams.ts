@@ -118,8 +118,10 @@ export async function readHeader(
   readable: ReadableStream<Uint8Array>,
   count: number,
   firstRead: number,
+  onReader?: (reader: ReadableStreamBYOBReader) => void,
 ): Promise<StreamHeader | null> {
   const reader = readable.getReader({ mode: "byob" });
+  onReader?.(reader);
   let buf = new Uint8Array(Math.max(16, firstRead));
   let length = 0;
   const fill = async (n: number, exact: boolean): Promise<boolean> => {

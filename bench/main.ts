@@ -1,0 +1,839 @@
+/**
+ * `deno task bench`: the relay under load, as separate processes on loopback, against a raw-QUIC
+ * baseline in the same run. Measured figures only; nothing here asserts a speed.
+ *
+ * Processes: the relay (`dist/moq-relay` if built, else `deno run -A main.ts`), one publisher
+ * (bench/publisher.ts: video + audio, frames stamped with send time and sequence), subscriber
+ * processes (bench/subscribers.ts: N raw-QUIC moq-lite-06 connections each), and for the baseline
+ * bench/baseline.ts (one sender, N receivers, no MoQ, no cache).
+ *
+ * Scenarios: fan-out to N subscribers for each N (one relay process, kept running across N);
+ * a late-join storm (subscribers joining within --storm-spread-ms while one already watches); a
+ * two-hop cluster path (publisher -> relay A (root) -> relay B -> subscribers); the baseline at
+ * each fan-out N.
+ *
+ *   deno task bench [--quick] [--n 1,10,100] [--storm 200] [--two-hop 10,100] [--window 8]
+ *                   [--warmup 2] [--name NAME] [--relay-cpu-prof DIR] [--video-kbps 2500 ...]
+ *
+ * Exits 0 when every scenario ran and every subscriber received frames; 1 otherwise.
+ */
+import { parseArgs } from "cli-args";
+import { freePort } from "../tests/support/relay_process.ts";
+import {
+  DEFAULT_WORKLOAD,
+  frameSizes,
+  Histogram,
+  LineReader,
+  type LoadResult,
+  now,
+  type ProcSample,
+  sampleProc,
+  sleep,
+  type TrackName,
+  TRACKS,
+  type Window,
+  WORKLOAD_OPTIONS,
+  workloadArgs,
+  workloadFrom,
+} from "./common.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const started = now();
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    n: { type: "string" },
+    storm: { type: "string" },
+    "storm-spread-ms": { type: "string", default: "1000" },
+    "two-hop": { type: "string" },
+    window: { type: "string" },
+    warmup: { type: "string" },
+    grace: { type: "string", default: "1" },
+    "threshold-ms": { type: "string", default: "200" },
+    target: { type: "string", default: "0.999" },
+    "max-latency": { type: "string", default: "2000" },
+    "sub-procs": { type: "string" },
+    baseline: { type: "boolean", default: true },
+    "no-baseline": { type: "boolean", default: false },
+    name: { type: "string" },
+    "relay-bin": { type: "string" },
+    "relay-cpu-prof": { type: "string" },
+    out: { type: "string" },
+    ...WORKLOAD_OPTIONS,
+  },
+});
+const QUICK = values.quick;
+const list = (s: string | undefined, fallback: number[]) =>
+  s === undefined ? fallback : s.split(",").filter((x) => x.trim()).map(Number);
+const FANOUT = list(values.n, QUICK ? [1, 10, 50] : [1, 10, 100, 250, 500]);
+const STORM = Number(values.storm ?? (QUICK ? 50 : 200));
+const STORM_SPREAD = Number(values["storm-spread-ms"]);
+const TWO_HOP = list(values["two-hop"], QUICK ? [10] : [10, 100]);
+const WINDOW_MS = Number(values.window ?? (QUICK ? 3 : 8)) * 1000;
+const WARMUP_MS = Number(values.warmup ?? (QUICK ? 1 : 2)) * 1000;
+const GRACE_MS = Number(values.grace) * 1000;
+const THRESHOLD = Number(values["threshold-ms"]);
+const TARGET = Number(values.target);
+const WORKLOAD = workloadFrom(values);
+const NAME = values.name ?? (QUICK ? "quick" : "default");
+const BASELINE = values.baseline && !values["no-baseline"];
+
+// ---- processes ------------------------------------------------------------------------------
+
+type Message = Record<string, unknown>;
+
+/** A child process speaking JSON lines on stdout; its stderr tail is kept for errors. */
+class Proc {
+  readonly child: Deno.ChildProcess;
+  readonly pid: number;
+  readonly label: string;
+  #messages: Message[] = [];
+  #waiters: (() => void)[] = [];
+  #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  #ended = false;
+  stderr = "";
+  exited: Promise<Deno.CommandStatus>;
+
+  constructor(label: string, command: string, args: string[]) {
+    this.label = label;
+    const child = new Deno.Command(command, {
+      args,
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.child = child;
+    this.pid = child.pid;
+    this.#stdin = this.child.stdin.getWriter();
+    this.exited = this.child.status;
+    void this.exited.finally(() => live.delete(this));
+    live.add(this);
+    void (async () => {
+      const lines = new LineReader(child.stdout);
+      for (let line = await lines.next(); line !== null; line = await lines.next()) {
+        if (!line.startsWith("{")) continue;
+        try {
+          this.#messages.push(JSON.parse(line) as Message);
+        } catch {
+          continue;
+        }
+        for (const wake of this.#waiters.splice(0)) wake();
+      }
+      this.#ended = true;
+      for (const wake of this.#waiters.splice(0)) wake();
+    })();
+    void (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of child.stderr) {
+        this.stderr = (this.stderr + decoder.decode(chunk, { stream: true })).slice(-4000);
+      }
+    })().catch(() => {});
+  }
+
+  /** The first message carrying `key` (consumed), within `timeoutMs`. */
+  async expect<T>(key: string, timeoutMs: number): Promise<T> {
+    const deadline = performance.now() + timeoutMs;
+    while (true) {
+      const at = this.#messages.findIndex((m) => key in m);
+      if (at >= 0) return this.#messages.splice(at, 1)[0]![key] as T;
+      if (this.#ended) throw new Error(`${this.label} exited before "${key}":\n${this.stderr}`);
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        throw new Error(`${this.label}: no "${key}" in ${timeoutMs} ms\n${this.stderr}`);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  async send(line: string): Promise<void> {
+    await this.#stdin.write(new TextEncoder().encode(line + "\n"));
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
+  async stop(graceMs = 3000): Promise<void> {
+    if (!live.has(this)) return;
+    try {
+      this.child.kill("SIGTERM");
+    } catch {
+      // already gone
+    }
+    const timer = setTimeout(() => {
+      try {
+        this.child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+    }, graceMs);
+    await this.exited.catch(() => {});
+    clearTimeout(timer);
+  }
+}
+
+/** Every child still running: all of them are stopped in `finally`, even on errors. */
+const live = new Set<Proc>();
+
+async function stopAll(): Promise<void> {
+  await Promise.all([...live].map((p) => p.stop()));
+}
+
+const deno = (script: string, args: string[]) =>
+  new Proc(script, Deno.execPath(), ["run", "-A", script, ...args]);
+
+function relayCommand(): { command: string; args: string[]; kind: string } {
+  const bin = values["relay-bin"] ?? `${ROOT}dist/moq-relay`;
+  let exists = false;
+  try {
+    exists = Deno.statSync(bin).isFile;
+  } catch {
+    exists = false;
+  }
+  if (exists && !values["relay-cpu-prof"]) return { command: bin, args: [], kind: bin };
+  const prof = values["relay-cpu-prof"]
+    ? ["--cpu-prof", `--cpu-prof-dir=${values["relay-cpu-prof"]}`]
+    : [];
+  return {
+    command: Deno.execPath(),
+    args: ["run", "-A", ...prof, "main.ts"],
+    kind: `deno run -A ${prof.join(" ")} main.ts`.replace(/\s+/g, " "),
+  };
+}
+
+interface Relay {
+  proc: Proc;
+  port: number;
+  address: string;
+  fingerprint: string;
+}
+
+async function startRelay(label: string, extra: string[] = [], port = freePort()): Promise<Relay> {
+  const { command, args } = relayCommand();
+  const proc = new Proc(label, command, [
+    ...args,
+    "--bind",
+    `127.0.0.1:${port}`,
+    "--tls-generate",
+    "127.0.0.1",
+    "-q",
+    ...extra,
+  ]);
+  const address = `127.0.0.1:${port}`;
+  const deadline = performance.now() + 30_000;
+  while (true) {
+    if (!live.has(proc)) throw new Error(`${label} exited at start:\n${proc.stderr}`);
+    try {
+      const res = await fetch(`http://${address}/certificate.sha256`);
+      const text = (await res.text()).trim();
+      if (res.ok && text) return { proc, port, address, fingerprint: text };
+    } catch {
+      // not listening yet
+    }
+    if (performance.now() > deadline) throw new Error(`${label} did not start:\n${proc.stderr}`);
+    await sleep(50);
+  }
+}
+
+// ---- measurement ----------------------------------------------------------------------------
+
+interface Monitored {
+  label: string;
+  pid: number;
+}
+
+interface ProcFigures {
+  label: string;
+  cpuPerSecond: number;
+  rssPeakMiB: number;
+  hwmMiB: number;
+  wcharPerSecond: number | undefined;
+}
+
+interface RawScenario {
+  scenario: string;
+  kind: "relay" | "baseline" | "two-hop" | "storm";
+  n: number;
+  window: Window;
+  results: LoadResult[];
+  servers: ProcFigures[];
+  loadGenerators: ProcFigures[];
+}
+
+/** Samples CPU (at the window's ends) and RSS (every 200 ms) of some processes. */
+class Sampler {
+  #peaks = new Map<number, number>();
+  #start = new Map<number, ProcSample>();
+  #end = new Map<number, ProcSample>();
+  #timer: ReturnType<typeof setInterval>;
+
+  constructor(readonly procs: Monitored[]) {
+    this.#timer = setInterval(() => this.#tick(), 200);
+    this.#tick();
+  }
+
+  #tick(): void {
+    for (const { pid } of this.procs) {
+      const s = sampleProc(pid);
+      if (s) this.#peaks.set(pid, Math.max(this.#peaks.get(pid) ?? 0, s.rssKiB));
+    }
+  }
+
+  mark(which: "start" | "end"): void {
+    this.#tick();
+    for (const { pid } of this.procs) {
+      const s = sampleProc(pid);
+      if (s) (which === "start" ? this.#start : this.#end).set(pid, s);
+    }
+  }
+
+  figures(): ProcFigures[] {
+    clearInterval(this.#timer);
+    return this.procs.map(({ label, pid }) => {
+      const a = this.#start.get(pid);
+      const b = this.#end.get(pid);
+      const seconds = a && b ? (b.at - a.at) / 1000 : NaN;
+      return {
+        label,
+        cpuPerSecond: a && b ? (b.cpuSeconds - a.cpuSeconds) / seconds : NaN,
+        rssPeakMiB: (this.#peaks.get(pid) ?? 0) / 1024,
+        hwmMiB: (b?.hwmKiB ?? 0) / 1024,
+        wcharPerSecond: a?.wchar !== undefined && b?.wchar !== undefined
+          ? (b.wchar - a.wchar) / seconds
+          : undefined,
+      };
+    });
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+function split(n: number): number[] {
+  const procs = Math.min(
+    n,
+    values["sub-procs"] ? Number(values["sub-procs"]) : n >= 100 ? 2 : 1,
+  );
+  return Array.from({ length: procs }, (_, i) => Math.floor(n / procs) + (i < n % procs ? 1 : 0));
+}
+
+const subscriberArgs = (relay: { port: number; fingerprint: string }, n: number) => [
+  "--port",
+  String(relay.port),
+  "--fingerprint",
+  relay.fingerprint,
+  "--n",
+  String(n),
+  "--threshold-ms",
+  String(THRESHOLD),
+];
+
+const moqArgs = (relay: { port: number; fingerprint: string }, n: number) => [
+  ...subscriberArgs(relay, n),
+  "--max-latency",
+  values["max-latency"],
+];
+
+/**
+ * One measured scenario: starts the load processes, waits until they are ready (unless `storm`),
+ * hands them the window, samples the servers, collects results.
+ */
+async function measure(options: {
+  scenario: string;
+  kind: RawScenario["kind"];
+  n: number;
+  servers: Monitored[];
+  spawn: () => Proc[];
+  storm?: boolean;
+}): Promise<RawScenario> {
+  const t0 = now();
+  const loads = options.spawn();
+  const sampler = new Sampler([
+    ...options.servers,
+    ...loads.map((p, i) => ({ label: `load${i}`, pid: p.pid })),
+  ]);
+  try {
+    let from: number;
+    if (options.storm) {
+      from = Date.now() + 50;
+    } else {
+      await Promise.all(loads.map((p) => p.expect("ready", 120_000)));
+      from = Date.now() + WARMUP_MS;
+    }
+    const window: Window = { from, until: from + WINDOW_MS, graceMs: GRACE_MS };
+    await Promise.all(loads.map((p) => p.send(JSON.stringify({ window }))));
+    await sleep(window.from - Date.now());
+    sampler.mark("start");
+    await sleep(window.until - Date.now());
+    sampler.mark("end");
+    const results = await Promise.all(
+      loads.map((p) => p.expect<LoadResult>("result", GRACE_MS + 60_000)),
+    );
+    await Promise.all(loads.map((p) => p.exited));
+    const figures = sampler.figures();
+    const servers = figures.slice(0, options.servers.length);
+    const loadGenerators = figures.slice(options.servers.length);
+    console.error(
+      `  ${options.scenario}: done in ${((now() - t0) / 1000).toFixed(1)} s`,
+    );
+    return {
+      scenario: options.scenario,
+      kind: options.kind,
+      n: options.n,
+      window,
+      results,
+      servers,
+      loadGenerators,
+    };
+  } finally {
+    sampler.stop();
+    await Promise.all(loads.map((p) => p.stop()));
+  }
+}
+
+// ---- figures --------------------------------------------------------------------------------
+
+type FrameLog = Record<TrackName, number[]>;
+
+/** Frames of a sorted send-time list within [lo, hi]. */
+function countBetween(sorted: number[], lo: number, hi: number): number {
+  const bound = (x: number, strict: boolean) => {
+    let a = 0;
+    let b = sorted.length;
+    while (a < b) {
+      const m = (a + b) >> 1;
+      if (strict ? sorted[m]! <= x : sorted[m]! < x) a = m + 1;
+      else b = m;
+    }
+    return a;
+  };
+  return Math.max(0, bound(hi, true) - bound(lo, false));
+}
+
+interface Scenario {
+  scenario: string;
+  kind: RawScenario["kind"];
+  n: number;
+  subscribersOk: number;
+  expected: number;
+  delivered: number;
+  deliveredRatio: number;
+  latencyMs: { p50: number; p99: number; max: number };
+  /** Subscribers that got >= target of their frames within the threshold. */
+  subscribersOnTime: number;
+  allOnTime: boolean;
+  /** The worst subscriber's share of frames within the threshold. */
+  worstOnTimeRatio: number;
+  zeroFrameSubscribers: number;
+  egressBytesPerSecond: number;
+  serverCpuPerSecond: number;
+  serverCpuMsPerMB: number;
+  servers: ProcFigures[];
+  loadGenerators: ProcFigures[];
+  connectMs: { p50: number; max: number };
+  firstFrameMs: { p50: number; p99: number; max: number };
+  errors: string[];
+}
+
+function quantile(xs: number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+function figures(raw: RawScenario, log: FrameLog): Scenario {
+  const histogram = new Histogram();
+  let expected = 0;
+  let delivered = 0;
+  let bytes = 0;
+  let onTimeSubs = 0;
+  let worst = 1;
+  let zero = 0;
+  let ok = 0;
+  const errors = new Set<string>();
+  const connect: number[] = [];
+  const first: number[] = [];
+  for (const result of raw.results) {
+    histogram.merge(result.histogram);
+    for (const s of result.subscribers) {
+      if (s.error) errors.add(s.error);
+      if (s.joinedAt !== null && Number.isFinite(s.joinedAt)) {
+        ok++;
+        connect.push(s.connectMs);
+      }
+      if (s.firstFrameMs >= 0) first.push(s.firstFrameMs);
+      const lo = Math.max(raw.window.from, s.joinedAt ?? Infinity);
+      let e = 0;
+      let d = 0;
+      let onTime = 0;
+      for (const t of TRACKS) {
+        e += Number.isFinite(lo) ? countBetween(log[t], lo, raw.window.until) : 0;
+        d += s.tracks[t].received;
+        onTime += s.tracks[t].onTime;
+        bytes += s.tracks[t].bytes;
+      }
+      // A subscriber that never joined expected the whole window.
+      if (!Number.isFinite(lo)) {
+        for (const t of TRACKS) e += countBetween(log[t], raw.window.from, raw.window.until);
+      }
+      expected += e;
+      delivered += d;
+      const ratio = e > 0 ? onTime / e : 1;
+      worst = Math.min(worst, ratio);
+      if (ratio >= TARGET) onTimeSubs++;
+      if (e > 0 && d === 0) zero++;
+    }
+  }
+  const seconds = (raw.window.until - raw.window.from) / 1000;
+  const cpu = raw.servers.reduce((a, s) => a + s.cpuPerSecond, 0);
+  const n = raw.results.reduce((a, r) => a + r.subscribers.length, 0);
+  return {
+    scenario: raw.scenario,
+    kind: raw.kind,
+    n,
+    subscribersOk: ok,
+    expected,
+    delivered,
+    deliveredRatio: expected > 0 ? delivered / expected : NaN,
+    latencyMs: {
+      p50: histogram.quantile(0.5),
+      p99: histogram.quantile(0.99),
+      max: histogram.count ? histogram.max : NaN,
+    },
+    subscribersOnTime: onTimeSubs,
+    allOnTime: onTimeSubs === n,
+    worstOnTimeRatio: worst,
+    zeroFrameSubscribers: zero,
+    egressBytesPerSecond: bytes / seconds,
+    serverCpuPerSecond: cpu,
+    serverCpuMsPerMB: bytes > 0 ? (cpu * seconds * 1000) / (bytes / 1e6) : NaN,
+    servers: raw.servers,
+    loadGenerators: raw.loadGenerators,
+    connectMs: { p50: quantile(connect, 0.5), max: quantile(connect, 1) },
+    firstFrameMs: {
+      p50: quantile(first, 0.5),
+      p99: quantile(first, 0.99),
+      max: quantile(first, 1),
+    },
+    errors: [...errors].slice(0, 5),
+  };
+}
+
+// ---- families of scenarios ------------------------------------------------------------------
+
+/** A relay + publisher kept up across several scenarios. */
+async function withPublisher(
+  relays: Relay[],
+  publishOn: Relay,
+  run: (servers: Monitored[]) => Promise<RawScenario[]>,
+): Promise<Scenario[]> {
+  const publisher = deno("bench/publisher.ts", [
+    "--port",
+    String(publishOn.port),
+    "--fingerprint",
+    publishOn.fingerprint,
+    ...workloadArgs(WORKLOAD),
+  ]);
+  try {
+    await publisher.expect("ready", 30_000);
+    const raws = await run(relays.map((r) => ({ label: r.proc.label, pid: r.proc.pid })));
+    await publisher.send("stop");
+    const log = await publisher.expect<FrameLog>("log", 10_000);
+    return raws.map((r) => figures(r, log));
+  } finally {
+    await publisher.stop();
+  }
+}
+
+async function fanOutFamily(): Promise<Scenario[]> {
+  const relay = await startRelay("relay");
+  try {
+    return await withPublisher([relay], relay, async (servers) => {
+      const out: RawScenario[] = [];
+      for (const n of FANOUT) {
+        out.push(
+          await measure({
+            scenario: `fan-out N=${n}`,
+            kind: "relay",
+            n,
+            servers,
+            spawn: () => split(n).map((k) => deno("bench/subscribers.ts", moqArgs(relay, k))),
+          }),
+        );
+      }
+      // The storm: one viewer keeps the broadcast warm, then STORM join within the spread.
+      const resident = deno("bench/subscribers.ts", moqArgs(relay, 1));
+      try {
+        await resident.expect("ready", 30_000);
+        out.push(
+          await measure({
+            scenario: `late-join storm N=${STORM}`,
+            kind: "storm",
+            n: STORM,
+            servers,
+            storm: true,
+            spawn: () => [
+              deno("bench/subscribers.ts", [
+                ...moqArgs(relay, STORM),
+                "--spread-ms",
+                String(STORM_SPREAD),
+              ]),
+            ],
+          }),
+        );
+      } finally {
+        await resident.stop();
+      }
+      return out;
+    });
+  } finally {
+    await relay.proc.stop();
+  }
+}
+
+async function twoHopFamily(): Promise<Scenario[]> {
+  if (TWO_HOP.length === 0) return [];
+  const a = await startRelay("relay A (root)", ["--tls-disable-verify"]);
+  let b: Relay | undefined;
+  try {
+    const portB = freePort();
+    b = await startRelay("relay B", [
+      "--cluster-root",
+      a.address,
+      "--cluster-node",
+      `127.0.0.1:${portB}`,
+      "--tls-disable-verify",
+    ], portB);
+    const relayB = b;
+    return await withPublisher([a, relayB], a, async (servers) => {
+      const out: RawScenario[] = [];
+      for (const n of TWO_HOP) {
+        out.push(
+          await measure({
+            scenario: `two-hop N=${n}`,
+            kind: "two-hop",
+            n,
+            servers,
+            spawn: () => split(n).map((k) => deno("bench/subscribers.ts", moqArgs(relayB, k))),
+          }),
+        );
+      }
+      return out;
+    });
+  } finally {
+    await b?.proc.stop();
+    await a.proc.stop();
+  }
+}
+
+async function baselineFamily(): Promise<Scenario[]> {
+  if (!BASELINE) return [];
+  const sender = deno("bench/baseline.ts", ["--role", "sender", ...workloadArgs(WORKLOAD)]);
+  try {
+    const listening = await sender.expect<{ port: number; fingerprint: string }>(
+      "listening",
+      30_000,
+    );
+    const raws: RawScenario[] = [];
+    for (const n of FANOUT) {
+      raws.push(
+        await measure({
+          scenario: `baseline N=${n}`,
+          kind: "baseline",
+          n,
+          servers: [{ label: "baseline sender", pid: sender.pid }],
+          spawn: () =>
+            split(n).map((k) =>
+              deno("bench/baseline.ts", ["--role", "receivers", ...subscriberArgs(listening, k)])
+            ),
+        }),
+      );
+    }
+    await sender.send("stop");
+    const log = await sender.expect<FrameLog>("log", 10_000);
+    return raws.map((r) => figures(r, log));
+  } finally {
+    await sender.stop();
+  }
+}
+
+// ---- report ---------------------------------------------------------------------------------
+
+const f = (x: number, digits = 1) => Number.isFinite(x) ? x.toFixed(digits) : "-";
+
+function table(scenarios: Scenario[]): string {
+  const head = [
+    "scenario",
+    "delivered/expected",
+    "p50 ms",
+    "p99 ms",
+    "max ms",
+    "on time",
+    "CPU s/s",
+    "RSS MiB",
+    "egress Mbit/s",
+    "CPU ms/MB",
+    "loadgen CPU",
+  ];
+  const rows = scenarios.map((s) => [
+    s.scenario,
+    `${s.delivered}/${s.expected} (${f(s.deliveredRatio * 100, 2)}%)`,
+    f(s.latencyMs.p50, 2),
+    f(s.latencyMs.p99, 1),
+    f(s.latencyMs.max, 1),
+    `${s.subscribersOnTime}/${s.n}`,
+    s.servers.map((p) => f(p.cpuPerSecond, 2)).join("+"),
+    s.servers.map((p) => f(p.rssPeakMiB, 0)).join("+"),
+    f(s.egressBytesPerSecond * 8 / 1e6, 1),
+    f(s.serverCpuMsPerMB, 2),
+    s.loadGenerators.map((p) => f(p.cpuPerSecond, 2)).join("+"),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)).join("  ");
+  return [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+let broken: string[] = [];
+const scenarios: Scenario[] = [];
+let failure: unknown;
+const onSignal = () => {
+  void stopAll().then(() => Deno.exit(130));
+};
+Deno.addSignalListener("SIGINT", onSignal);
+Deno.addSignalListener("SIGTERM", onSignal);
+try {
+  const sizes = frameSizes(WORKLOAD);
+  console.error(
+    `bench ${NAME}: relay = ${relayCommand().kind}; subscribers = raw QUIC moq-lite-06; ` +
+      `window ${WINDOW_MS / 1000} s after ${WARMUP_MS / 1000} s warm-up; ` +
+      `video ${WORKLOAD.videoKbps} kbit/s ${WORKLOAD.videoFps} fps (key ${sizes.key} B, delta ` +
+      `${sizes.delta} B), audio ${WORKLOAD.audioKbps} kbit/s ${WORKLOAD.audioFps} fps (${sizes.audio} B)`,
+  );
+  scenarios.push(...await fanOutFamily());
+  scenarios.push(...await twoHopFamily());
+  scenarios.push(...await baselineFamily());
+} catch (e) {
+  failure = e;
+  broken.push(`run failed: ${e instanceof Error ? e.message : String(e)}`);
+} finally {
+  await stopAll();
+}
+
+for (const s of scenarios) {
+  if (s.zeroFrameSubscribers > 0) {
+    broken.push(`${s.scenario}: ${s.zeroFrameSubscribers} subscriber(s) got no frame`);
+  }
+  if (s.subscribersOk < s.n) {
+    broken.push(`${s.scenario}: ${s.n - s.subscribersOk} never subscribed`);
+  }
+}
+broken = [...new Set(broken)];
+
+const relayRuns = scenarios.filter((s) => s.kind === "relay");
+const baselineRuns = scenarios.filter((s) => s.kind === "baseline");
+const viewers = Math.max(0, ...relayRuns.filter((s) => s.allOnTime).map((s) => s.n));
+const viewersBaseline = Math.max(0, ...baselineRuns.filter((s) => s.allOnTime).map((s) => s.n));
+const perHop = scenarios.filter((s) => s.kind === "two-hop").map((two) => {
+  const one = relayRuns.find((s) => s.n === two.n);
+  return {
+    n: two.n,
+    addedP50Ms: one ? two.latencyMs.p50 - one.latencyMs.p50 : null,
+    addedP99Ms: one ? two.latencyMs.p99 - one.latencyMs.p99 : null,
+  };
+});
+const ratios = relayRuns.map((r) => {
+  const b = baselineRuns.find((s) => s.n === r.n);
+  return {
+    n: r.n,
+    egress: b ? r.egressBytesPerSecond / b.egressBytesPerSecond : null,
+    cpuPerByte: b ? r.serverCpuMsPerMB / b.serverCpuMsPerMB : null,
+  };
+});
+
+console.log("");
+console.log(table(scenarios));
+console.log("");
+console.log(
+  `viewers per relay process (every subscriber >= ${TARGET * 100}% of frames within ` +
+    `${THRESHOLD} ms): ${viewers}${
+      viewers === Math.max(...FANOUT) ? " (the largest N tried)" : ""
+    }` +
+    `; baseline: ${viewersBaseline}`,
+);
+for (const h of perHop) {
+  console.log(
+    `latency added per hop at N=${h.n}: p50 ${f(h.addedP50Ms ?? NaN, 2)} ms, p99 ${
+      f(h.addedP99Ms ?? NaN, 2)
+    } ms`,
+  );
+}
+for (const r of ratios) {
+  console.log(
+    `relay/baseline at N=${r.n}: egress ${f(r.egress ?? NaN, 3)}, CPU per delivered byte ${
+      f(r.cpuPerByte ?? NaN, 2)
+    }`,
+  );
+}
+const runtime = (now() - started) / 1000;
+console.log(`runtime ${runtime.toFixed(1)} s`);
+
+const date = new Date().toISOString();
+const out = values.out ?? `${ROOT}bench/results/${date.slice(0, 10)}-${NAME}.json`;
+await Deno.mkdir(`${ROOT}bench/results`, { recursive: true });
+await Deno.writeTextFile(
+  out,
+  JSON.stringify(
+    {
+      date,
+      name: NAME,
+      quick: QUICK,
+      runtimeSeconds: runtime,
+      machine: {
+        cpus: navigator.hardwareConcurrency,
+        deno: Deno.version.deno,
+        os: Deno.build.os,
+        note: "relay, publisher and subscriber processes share this machine's cores",
+      },
+      relay: relayCommand().kind,
+      subscriberTransport: "raw QUIC, ALPN moq-lite-06 (one connection per subscriber)",
+      workload: { ...WORKLOAD, frameSizes: frameSizes(WORKLOAD) },
+      defaults: DEFAULT_WORKLOAD,
+      options: {
+        fanOut: FANOUT,
+        storm: STORM,
+        stormSpreadMs: STORM_SPREAD,
+        twoHop: TWO_HOP,
+        windowMs: WINDOW_MS,
+        warmupMs: WARMUP_MS,
+        graceMs: GRACE_MS,
+        thresholdMs: THRESHOLD,
+        target: TARGET,
+      },
+      summary: {
+        viewersPerRelayProcess: viewers,
+        viewersBaseline,
+        perHop,
+        relayOverBaseline: ratios,
+      },
+      scenarios,
+      broken,
+    },
+    (_k, v) => typeof v === "number" && !Number.isFinite(v) ? null : v,
+    2,
+  ) + "\n",
+);
+console.log(`wrote ${out}`);
+if (failure) console.error(failure);
+if (broken.length > 0) {
+  console.error(`broken:\n  ${broken.join("\n  ")}`);
+  Deno.exit(1);
+}
+Deno.exit(0);

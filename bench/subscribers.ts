@@ -1,0 +1,227 @@
+/**
+ * N moq-lite subscribers in one process, each its own raw QUIC connection (ALPN moq-lite-06),
+ * built from the relay's own session code in the client role. Each subscribes to the video and
+ * audio tracks and records every frame the moment its last byte lands (latency = receive time
+ * minus the send time stamped in the payload).
+ *
+ * Protocol with the harness: prints `{"ready":...}` once every subscriber has subscribed and
+ * seen a frame of each track (or after --ready-timeout); reads the measurement window as a JSON
+ * line `{"from","until","graceMs"}` on stdin; prints `{"result":...}` after until + grace, exits.
+ *
+ *   deno run -A bench/subscribers.ts --port P --fingerprint HEX --n 100 [--spread-ms 1000]
+ */
+import { parseArgs } from "cli-args";
+import { CacheBudget } from "../src/cache/budget.ts";
+import type { Group } from "../src/cache/group.ts";
+import { Origin } from "../src/cache/origin.ts";
+import type { Track } from "../src/cache/track.ts";
+import { DEFAULT_SESSION_LIMITS, randomHop, type RelayContext } from "../src/session/context.ts";
+import { MoqSession } from "../src/session/session.ts";
+import { QuicSession } from "../src/transport/quic.ts";
+import { dialQuic } from "../src/transport/webtransport.ts";
+import {
+  BENCH_PATH,
+  hexToBytes,
+  Histogram,
+  LineReader,
+  readStamp,
+  Recorder,
+  report,
+  sleep,
+  type TrackName,
+  TRACKS,
+  TRANSPORT_OPTIONS,
+  type Window,
+} from "./common.ts";
+
+const { values } = parseArgs({
+  options: {
+    port: { type: "string" },
+    host: { type: "string", default: "127.0.0.1" },
+    fingerprint: { type: "string" },
+    n: { type: "string", default: "1" },
+    "spread-ms": { type: "string", default: "0" },
+    "threshold-ms": { type: "string", default: "200" },
+    "max-latency": { type: "string", default: "2000" },
+    "per-endpoint": { type: "string", default: "25" },
+    "ready-timeout": { type: "string", default: "20000" },
+  },
+});
+const N = Number(values.n);
+const SPREAD = Number(values["spread-ms"]);
+const MAX_LATENCY = Number(values["max-latency"]);
+const PER_ENDPOINT = Number(values["per-endpoint"]);
+const hash = hexToBytes(String(values.fingerprint));
+const url = new URL(`moqt://${values.host}:${values.port}/`);
+
+const shared = {
+  window: undefined as Window | undefined,
+  histogram: new Histogram(),
+  thresholdMs: Number(values["threshold-ms"]),
+};
+const endpoints: Deno.QuicEndpoint[] = [];
+const sessions: QuicSession[] = [];
+
+/** Frames of a group as they complete. */
+async function followGroup(group: Group, name: TrackName, rec: Recorder): Promise<void> {
+  let i = 0;
+  while (true) {
+    for (
+      let frame = group.frames[i];
+      frame && frame.received >= frame.size;
+      frame = group.frames[i]
+    ) {
+      const { sent } = readStamp(frame.chunks);
+      rec.frame(name, sent, frame.size);
+      i++;
+    }
+    if (group.done) return;
+    await group.changed();
+  }
+}
+
+async function followTrack(track: Track, name: TrackName, rec: Recorder): Promise<void> {
+  let cursor = track.startIndex();
+  while (true) {
+    const { group, index } = track.at(cursor);
+    if (group) {
+      cursor = index + 1;
+      void followGroup(group, name, rec);
+      continue;
+    }
+    if (track.ended) {
+      if (track.error) rec.error ??= `${name}: ${track.error}`;
+      return;
+    }
+    await track.changed();
+  }
+}
+
+function waitRoute(origin: Origin, path: string, timeoutMs: number): Promise<void> {
+  if (origin.route(path)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      watch.stop();
+      reject(new Error(`${path} was never announced`));
+    }, timeoutMs);
+    const watch = origin.watch(path, (p, active) => {
+      if (p === path && active) {
+        clearTimeout(timer);
+        watch.stop();
+        resolve();
+      }
+    });
+    if (origin.route(path)) {
+      clearTimeout(timer);
+      watch.stop();
+      resolve();
+    }
+  });
+}
+
+async function subscriber(index: number, rec: Recorder): Promise<void> {
+  const slot = Math.floor(index / PER_ENDPOINT);
+  const endpoint = endpoints[slot] ??= new Deno.QuicEndpoint({ hostname: "127.0.0.1", port: 0 });
+  const conn = await dialQuic(url, ["moq-lite-06"], {
+    serverCertificateHashes: [hash],
+    endpoint,
+    transport: TRANSPORT_OPTIONS,
+  });
+  await conn.handshake;
+  const transport = new QuicSession(conn, url);
+  sessions.push(transport);
+  const context: RelayContext = {
+    origin: new Origin(),
+    budget: new CacheBudget(),
+    hop: randomHop(),
+    limits: DEFAULT_SESSION_LIMITS,
+    cluster: { token: undefined, role: "node" },
+  };
+  const session = new MoqSession(transport, context, { role: "client", path: "/" });
+  void session.run();
+  await waitRoute(context.origin, BENCH_PATH, 15_000);
+  const route = context.origin.route(BENCH_PATH);
+  if (!route) throw new Error("no route");
+  rec.joined();
+  for (const name of TRACKS) {
+    // Audio before video, as a player would ask.
+    const lease = route.broadcast.subscribe(name, {
+      priority: name === "audio" ? 2 : 1,
+      maxLatency: MAX_LATENCY,
+    });
+    void followTrack(lease.track, name, rec);
+  }
+}
+
+const recorders = Array.from({ length: N }, () => new Recorder(shared));
+// Without a spread, at most this many handshakes at once (a burst of hundreds times out).
+const CONCURRENT = 64;
+let nextIndex = 0;
+const started: Promise<void>[] = [];
+const runOne = async (i: number) => {
+  const rec = recorders[i]!;
+  try {
+    await subscriber(i, rec);
+  } catch (e) {
+    rec.error = e instanceof Error ? e.message : String(e);
+  }
+};
+if (SPREAD > 0) {
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) {
+    const due = t0 + (i * SPREAD) / N;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    recorders[i] = new Recorder(shared);
+    started.push(runOne(i));
+  }
+} else {
+  const worker = async () => {
+    while (nextIndex < N) {
+      const i = nextIndex++;
+      recorders[i] = new Recorder(shared);
+      await runOne(i);
+    }
+  };
+  for (let w = 0; w < Math.min(CONCURRENT, N); w++) started.push(worker());
+}
+
+// The window may arrive at any time (a storm gets it before anyone joined).
+const windowArrived = (async () => {
+  const stdin = new LineReader(Deno.stdin.readable);
+  for (let line = await stdin.next(); line !== null; line = await stdin.next()) {
+    if (!line.trim()) continue;
+    const message = JSON.parse(line) as { window?: Window };
+    if (message.window) return message.window;
+  }
+  return undefined;
+})();
+void windowArrived.then((w) => shared.window = w);
+
+await Promise.all(started);
+const readyBy = performance.now() + Number(values["ready-timeout"]);
+while (
+  performance.now() < readyBy &&
+  recorders.some((r) => !r.error && (r.seen.video === 0 || r.seen.audio === 0))
+) {
+  await sleep(20);
+}
+await report({
+  ready: {
+    subscribed: recorders.filter((r) => r.joinedAt < Infinity).length,
+    flowing: recorders.filter((r) => r.seen.video > 0 && r.seen.audio > 0).length,
+  },
+});
+
+const window = await windowArrived;
+if (window) {
+  const wait = window.until + window.graceMs - Date.now();
+  if (wait > 0) await sleep(wait);
+}
+await report({
+  result: { subscribers: recorders.map((r) => r.result()), histogram: shared.histogram.toJSON() },
+});
+for (const s of sessions) void s.close({ code: 0, reason: "bench done" }).catch(() => {});
+await sleep(100);
+for (const e of endpoints) e.close();
+Deno.exit(0);
