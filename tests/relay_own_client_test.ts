@@ -9,7 +9,8 @@ import { connectOwnClient } from "./support/moq_client.ts";
 const text = (s: string) => new TextEncoder().encode(s);
 const decode = (frames: Uint8Array[]) => frames.map((f) => new TextDecoder().decode(f));
 
-const PROTOCOLS = ["moq-lite-06", "moq-lite-05", "moq-lite-04", "moq-lite-03", "moql"];
+/** Every version: `moql` negotiates lite-02 by legacy SETUP, `moql-01` offers lite-01 only. */
+const PROTOCOLS = ["moq-lite-06", "moq-lite-05", "moq-lite-04", "moq-lite-03", "moql", "moql-01"];
 
 for (const pub of PROTOCOLS) {
   Deno.test(`own clients: publisher on ${pub}, subscribers on every version`, async () => {
@@ -18,12 +19,14 @@ for (const pub of PROTOCOLS) {
     const fingerprint = relay.certificates.primary.fingerprint;
     const publisher = await connectOwnClient(port, pub, {
       fingerprint,
-      transport: pub === "moql" ? "quic" : "webtransport",
+      transport: pub.startsWith("moql") ? "quic" : "webtransport",
     });
     const source = publisher.publish("room/alice");
     const subscribers = await Promise.all(
       PROTOCOLS.map((p) => connectOwnClient(port, p, { fingerprint })),
     );
+    // Each connection speaks the version it asked for, lite-01 included.
+    deepEqual(subscribers.map((s) => s.session.version - 0xff0dad00), [6, 5, 4, 3, 2, 1]);
     for (const s of subscribers) await s.announced("room/alice");
     const streams = subscribers.map((s) => s.subscribe("room/alice", "video"));
     const first = streams.map((s) => s.next());

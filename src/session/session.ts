@@ -52,6 +52,8 @@ export interface SessionOptions {
   path?: string;
   /** Client role: the peer is another relay of our cluster. */
   cluster?: boolean;
+  /** Client role with `moql`: the versions to offer in the legacy SETUP (default lite-02, lite-01). */
+  legacyVersions?: Version[];
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

@@ -11,6 +11,7 @@ import { LocalSource } from "../../src/cache/local.ts";
 import { Origin } from "../../src/cache/origin.ts";
 import { DEFAULT_SESSION_LIMITS, randomHop, type RelayContext } from "../../src/session/context.ts";
 import { MoqSession } from "../../src/session/session.ts";
+import { Version } from "../../src/codec/version.ts";
 import { Endpoint } from "../../src/transport/endpoint.ts";
 
 export interface OwnClient extends AsyncDisposable {
@@ -43,7 +44,8 @@ function collect(group: Group): Uint8Array[] {
 }
 
 /**
- * Connects to a relay: `protocol` is a MoQ ALPN (`moq-lite-06`, ...) or `moql`; `transport`
+ * Connects to a relay: `protocol` is a MoQ ALPN (`moq-lite-06`, ...), `moql` (legacy SETUP
+ * offering lite-02 and lite-01) or `moql-01` (legacy SETUP offering lite-01 only); `transport`
  * picks WebTransport (https) or raw QUIC.
  */
 export async function connectOwnClient(
@@ -75,8 +77,9 @@ export async function connectOwnClient(
   const path = options.path ?? "/";
   const kind = options.transport ?? "webtransport";
   const url = new URL(`${kind === "webtransport" ? "https" : "moqt"}://${host}:${port}${path}`);
+  const legacy01 = protocol === "moql-01";
   const transport = await endpoint.connect(url, {
-    protocols: [protocol],
+    protocols: [legacy01 ? "moql" : protocol],
     serverCertificateHashes: [hash],
     rawQuic: kind === "quic",
   });
