@@ -45,6 +45,44 @@ const { values } = parseArgs({
   },
 });
 
+/** Received bytes as a list of chunks (never concatenated): peek copies a few leading bytes. */
+class ByteQueue {
+  #chunks: Uint8Array[] = [];
+  length = 0;
+
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.length += chunk.length;
+  }
+
+  peek(n: number): Uint8Array<ArrayBuffer> {
+    const out = new Uint8Array(n);
+    let at = 0;
+    for (const c of this.#chunks) {
+      const take = Math.min(c.length, n - at);
+      out.set(c.subarray(0, take), at);
+      at += take;
+      if (at >= n) break;
+    }
+    return out;
+  }
+
+  skip(n: number): void {
+    this.length -= n;
+    while (n > 0) {
+      const first = this.#chunks[0]!;
+      if (first.length <= n) {
+        n -= first.length;
+        this.#chunks.shift();
+      } else {
+        this.#chunks[0] = first.subarray(n);
+        n = 0;
+      }
+    }
+  }
+}
+
 if (values.role === "sender") await sender();
 else if (values.role === "receivers") await receivers();
 else throw new Error("--role sender|receivers");
@@ -240,40 +278,3 @@ async function receivers(): Promise<void> {
   Deno.exit(0);
 }
 
-/** Received bytes as a list of chunks (never concatenated): peek copies a few leading bytes. */
-class ByteQueue {
-  #chunks: Uint8Array[] = [];
-  length = 0;
-
-  push(chunk: Uint8Array): void {
-    if (chunk.length === 0) return;
-    this.#chunks.push(chunk);
-    this.length += chunk.length;
-  }
-
-  peek(n: number): Uint8Array<ArrayBuffer> {
-    const out = new Uint8Array(n);
-    let at = 0;
-    for (const c of this.#chunks) {
-      const take = Math.min(c.length, n - at);
-      out.set(c.subarray(0, take), at);
-      at += take;
-      if (at >= n) break;
-    }
-    return out;
-  }
-
-  skip(n: number): void {
-    this.length -= n;
-    while (n > 0) {
-      const first = this.#chunks[0]!;
-      if (first.length <= n) {
-        n -= first.length;
-        this.#chunks.shift();
-      } else {
-        this.#chunks[0] = first.subarray(n);
-        n = 0;
-      }
-    }
-  }
-}

@@ -424,6 +424,7 @@ interface Scenario {
   subscribersOk: number;
   expected: number;
   delivered: number;
+  byTrack: Record<TrackName, { expected: number; delivered: number }>;
   deliveredRatio: number;
   latencyMs: { p50: number; p99: number; max: number };
   /** Subscribers that got >= target of their frames within the threshold. */
@@ -460,6 +461,10 @@ function figures(raw: RawScenario, log: FrameLog): Scenario {
   const errors = new Set<string>();
   const connect: number[] = [];
   const first: number[] = [];
+  const byTrack = {
+    video: { expected: 0, delivered: 0 },
+    audio: { expected: 0, delivered: 0 },
+  };
   for (const result of raw.results) {
     histogram.merge(result.histogram);
     for (const s of result.subscribers) {
@@ -474,14 +479,13 @@ function figures(raw: RawScenario, log: FrameLog): Scenario {
       let d = 0;
       let onTime = 0;
       for (const t of TRACKS) {
-        e += Number.isFinite(lo) ? countBetween(log[t], lo, raw.window.until) : 0;
+        const te = countBetween(log[t], Number.isFinite(lo) ? lo : raw.window.from, raw.window.until);
+        e += te;
+        byTrack[t].expected += te;
+        byTrack[t].delivered += s.tracks[t].received;
         d += s.tracks[t].received;
         onTime += s.tracks[t].onTime;
         bytes += s.tracks[t].bytes;
-      }
-      // A subscriber that never joined expected the whole window.
-      if (!Number.isFinite(lo)) {
-        for (const t of TRACKS) e += countBetween(log[t], raw.window.from, raw.window.until);
       }
       expected += e;
       delivered += d;
@@ -501,6 +505,7 @@ function figures(raw: RawScenario, log: FrameLog): Scenario {
     subscribersOk: ok,
     expected,
     delivered,
+    byTrack,
     deliveredRatio: expected > 0 ? delivered / expected : NaN,
     latencyMs: {
       p50: histogram.quantile(0.5),

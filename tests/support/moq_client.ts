@@ -94,6 +94,7 @@ export async function connectOwnClient(
     role: "client",
     path,
     cluster: options.cluster,
+    legacyVersions: legacy01 ? [Version.Lite01] : undefined,
   });
   const running = session.run();
   const withdrawals: (() => void)[] = [];
