@@ -25,9 +25,9 @@ for (const pub of PROTOCOLS) {
     const subscribers = await Promise.all(
       PROTOCOLS.map((p) => connectOwnClient(port, p, { fingerprint })),
     );
+    for (const s of subscribers) await s.announced("room/alice");
     // Each connection speaks the version it asked for, lite-01 included.
     deepEqual(subscribers.map((s) => s.session.version - 0xff0dad00), [6, 5, 4, 3, 2, 1]);
-    for (const s of subscribers) await s.announced("room/alice");
     const streams = subscribers.map((s) => s.subscribe("room/alice", "video"));
     const first = streams.map((s) => s.next());
     // The relay subscribes upstream once, however many subscribers.
