@@ -59,6 +59,7 @@ const { values } = parseArgs({
     name: { type: "string" },
     "relay-bin": { type: "string" },
     "relay-cpu-prof": { type: "string" },
+    raw: { type: "boolean", default: false },
     out: { type: "string" },
     ...WORKLOAD_OPTIONS,
   },
@@ -441,6 +442,8 @@ interface Scenario {
   connectMs: { p50: number; max: number };
   firstFrameMs: { p50: number; p99: number; max: number };
   errors: string[];
+  /** Per-subscriber results, with --raw. */
+  raw?: { window: Window; subscribers: LoadResult["subscribers"] };
 }
 
 function quantile(xs: number[], q: number): number {
@@ -528,6 +531,11 @@ function figures(raw: RawScenario, log: FrameLog): Scenario {
       max: quantile(first, 1),
     },
     errors: [...errors].slice(0, 5),
+    ...(values.raw
+      ? {
+        raw: { window: raw.window, subscribers: raw.results.flatMap((r) => r.subscribers) },
+      }
+      : {}),
   };
 }
 

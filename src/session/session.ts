@@ -207,7 +207,7 @@ export class MoqSession implements Peer {
       const stream = await this.transport.openBi({ priority: CONTROL_PRIORITY });
       await stream.send.write(
         encodeClientSetup({
-          versions: [Version.Lite02, Version.Lite01],
+          versions: this.#options.legacyVersions ?? [Version.Lite02, Version.Lite01],
           parameters: Uint8Array.of(0),
         }),
       );
