@@ -5,13 +5,27 @@
  * @module
  */
 import { ConfigError, loadConfig } from "./src/config.ts";
-import { setupLogging } from "./src/log.ts";
+import { logger, setupLogging } from "./src/log.ts";
 import { Relay } from "./src/relay.ts";
 import { CertificateError } from "./src/tls/certificate.ts";
 
 function fail(message: string): never {
   console.error(`moq-relay: ${message}`);
   Deno.exit(2);
+}
+
+/**
+ * A bug in one session must never take the relay down: log an unhandled rejection and go on.
+ * (Every known path handles its errors; this is the last line of defence.)
+ */
+function keepRunning(): void {
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    const reason = event.reason instanceof Error
+      ? event.reason.stack ?? event.reason.message
+      : String(event.reason);
+    logger("relay").error("unhandled rejection (bug): {reason}", { reason });
+  });
 }
 
 async function main(args: string[]): Promise<void> {
@@ -23,6 +37,7 @@ async function main(args: string[]): Promise<void> {
       return;
     }
     setupLogging(command.config.log.level, command.config.log.format);
+    keepRunning();
     relay = await Relay.load(command.config);
   } catch (e) {
     if (e instanceof ConfigError || e instanceof CertificateError) fail(e.message);

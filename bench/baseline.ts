@@ -39,7 +39,7 @@ const { values } = parseArgs({
     fingerprint: { type: "string" },
     n: { type: "string", default: "1" },
     "threshold-ms": { type: "string", default: "200" },
-    "per-endpoint": { type: "string", default: "25" },
+    "per-endpoint": { type: "string", default: "1" },
     "ready-timeout": { type: "string", default: "20000" },
     ...WORKLOAD_OPTIONS,
   },
@@ -277,4 +277,3 @@ async function receivers(): Promise<void> {
   for (const e of endpoints) e.close();
   Deno.exit(0);
 }
-

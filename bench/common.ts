@@ -9,6 +9,7 @@ export function now(): number {
   return performance.timeOrigin + performance.now();
 }
 
+const DEBUG = Deno.env.get("BENCH_DEBUG") === "1";
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** The broadcast path the publisher announces and subscribers watch. */
@@ -280,6 +281,7 @@ export class Recorder {
   };
   /** Frames of each track seen by the first-frame check (for readiness). */
   readonly seen: Record<TrackName, number> = { video: 0, audio: 0 };
+  debug = false;
 
   constructor(
     readonly shared: { window: Window | undefined; histogram: Histogram; thresholdMs: number },
@@ -294,6 +296,9 @@ export class Recorder {
     const at = now();
     if (this.firstFrameMs < 0) this.firstFrameMs = at - this.started;
     this.seen[track]++;
+    if (DEBUG && this.debug) {
+      console.error(`${track} +${(sent - this.joinedAt).toFixed(0)} lat ${(at - sent).toFixed(1)}`);
+    }
     const window = this.shared.window;
     if (!window || sent < Math.max(window.from, this.joinedAt) || sent > window.until) return;
     const latency = at - sent;
@@ -395,6 +400,21 @@ export function sampleProc(pid: number): ProcSample | undefined {
       wchar = undefined;
     }
     return { at: now(), cpuSeconds, rssKiB: kib("VmRSS"), hwmKiB: kib("VmHWM"), wchar };
+  } catch {
+    return undefined;
+  }
+}
+
+/** UDP datagrams dropped for want of socket receive buffer, machine-wide (/proc/net/snmp). */
+export function udpReceiveDrops(): number | undefined {
+  try {
+    const lines = Deno.readTextFileSync("/proc/net/snmp").split("\n").filter((l) =>
+      l.startsWith("Udp:")
+    );
+    const names = lines[0]?.split(/\s+/) ?? [];
+    const counts = lines[1]?.split(/\s+/) ?? [];
+    const at = names.indexOf("RcvbufErrors");
+    return at > 0 ? Number(counts[at]) : undefined;
   } catch {
     return undefined;
   }

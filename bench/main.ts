@@ -12,7 +12,7 @@
  * two-hop cluster path (publisher -> relay A (root) -> relay B -> subscribers); the baseline at
  * each fan-out N.
  *
- *   deno task bench [--quick] [--n 1,10,100] [--storm 200] [--two-hop 10,100] [--window 8]
+ *   deno task bench [--quick] [--n 1,10,100] [--storm 200] [--two-hop 10,100] [--window 6]
  *                   [--warmup 2] [--name NAME] [--relay-cpu-prof DIR] [--video-kbps 2500 ...]
  *
  * Exits 0 when every scenario ran and every subscriber received frames; 1 otherwise.
@@ -31,6 +31,7 @@ import {
   sleep,
   type TrackName,
   TRACKS,
+  udpReceiveDrops,
   type Window,
   WORKLOAD_OPTIONS,
   workloadArgs,
@@ -71,7 +72,7 @@ const FANOUT = list(values.n, QUICK ? [1, 10, 50] : [1, 10, 100, 250, 500]);
 const STORM = Number(values.storm ?? (QUICK ? 50 : 200));
 const STORM_SPREAD = Number(values["storm-spread-ms"]);
 const TWO_HOP = list(values["two-hop"], QUICK ? [10] : [10, 100]);
-const WINDOW_MS = Number(values.window ?? (QUICK ? 3 : 8)) * 1000;
+const WINDOW_MS = Number(values.window ?? (QUICK ? 3 : 6)) * 1000;
 const WARMUP_MS = Number(values.warmup ?? (QUICK ? 1 : 2)) * 1000;
 const GRACE_MS = Number(values.grace) * 1000;
 const THRESHOLD = Number(values["threshold-ms"]);
@@ -94,6 +95,7 @@ class Proc {
   #stdin: WritableStreamDefaultWriter<Uint8Array>;
   #ended = false;
   stderr = "";
+  status: Deno.CommandStatus | undefined;
   exited: Promise<Deno.CommandStatus>;
 
   constructor(label: string, command: string, args: string[]) {
@@ -110,7 +112,7 @@ class Proc {
     this.pid = child.pid;
     this.#stdin = this.child.stdin.getWriter();
     this.exited = this.child.status;
-    void this.exited.finally(() => live.delete(this));
+    void this.exited.then((status) => this.status = status).finally(() => live.delete(this));
     live.add(this);
     void (async () => {
       const lines = new LineReader(child.stdout);
@@ -247,6 +249,8 @@ async function startRelay(label: string, extra: string[] = [], port = freePort()
 interface Monitored {
   label: string;
   pid: number;
+  /** A server process whose death during a scenario is reported. */
+  proc?: Proc;
 }
 
 interface ProcFigures {
@@ -263,6 +267,10 @@ interface RawScenario {
   n: number;
   window: Window;
   results: LoadResult[];
+  /** UDP receive-buffer drops on the machine during the window (all processes). */
+  udpDrops: number | undefined;
+  /** Server processes that died during the scenario (with their exit and stderr tail). */
+  died: string[];
   servers: ProcFigures[];
   loadGenerators: ProcFigures[];
 }
@@ -372,8 +380,13 @@ async function measure(options: {
     await Promise.all(loads.map((p) => p.send(JSON.stringify({ window }))));
     await sleep(window.from - Date.now());
     sampler.mark("start");
+    const dropsBefore = udpReceiveDrops();
     await sleep(window.until - Date.now());
     sampler.mark("end");
+    const dropsAfter = udpReceiveDrops();
+    const udpDrops = dropsBefore !== undefined && dropsAfter !== undefined
+      ? dropsAfter - dropsBefore
+      : undefined;
     const results = await Promise.all(
       loads.map((p) => p.expect<LoadResult>("result", GRACE_MS + 60_000)),
     );
@@ -390,6 +403,11 @@ async function measure(options: {
       n: options.n,
       window,
       results,
+      udpDrops,
+      died: options.servers.filter((m) => m.proc && !live.has(m.proc)).map((m) =>
+        `${m.label} exited (code ${m.proc?.status?.code}, signal ${m.proc?.status?.signal}); ` +
+        `stderr tail:\n${m.proc?.stderr.slice(-1500)}`
+      ),
       servers,
       loadGenerators,
     };
@@ -435,6 +453,7 @@ interface Scenario {
   worstOnTimeRatio: number;
   zeroFrameSubscribers: number;
   egressBytesPerSecond: number;
+  udpReceiveDrops: number | undefined;
   serverCpuPerSecond: number;
   serverCpuMsPerMB: number;
   servers: ProcFigures[];
@@ -442,6 +461,7 @@ interface Scenario {
   connectMs: { p50: number; max: number };
   firstFrameMs: { p50: number; p99: number; max: number };
   errors: string[];
+  died: string[];
   /** Per-subscriber results, with --raw. */
   raw?: { window: Window; subscribers: LoadResult["subscribers"] };
 }
@@ -482,7 +502,11 @@ function figures(raw: RawScenario, log: FrameLog): Scenario {
       let d = 0;
       let onTime = 0;
       for (const t of TRACKS) {
-        const te = countBetween(log[t], Number.isFinite(lo) ? lo : raw.window.from, raw.window.until);
+        const te = countBetween(
+          log[t],
+          Number.isFinite(lo) ? lo : raw.window.from,
+          raw.window.until,
+        );
         e += te;
         byTrack[t].expected += te;
         byTrack[t].delivered += s.tracks[t].received;
@@ -520,6 +544,7 @@ function figures(raw: RawScenario, log: FrameLog): Scenario {
     worstOnTimeRatio: worst,
     zeroFrameSubscribers: zero,
     egressBytesPerSecond: bytes / seconds,
+    udpReceiveDrops: raw.udpDrops,
     serverCpuPerSecond: cpu,
     serverCpuMsPerMB: bytes > 0 ? (cpu * seconds * 1000) / (bytes / 1e6) : NaN,
     servers: raw.servers,
@@ -531,6 +556,7 @@ function figures(raw: RawScenario, log: FrameLog): Scenario {
       max: quantile(first, 1),
     },
     errors: [...errors].slice(0, 5),
+    died: raw.died,
     ...(values.raw
       ? {
         raw: { window: raw.window, subscribers: raw.results.flatMap((r) => r.subscribers) },
@@ -556,7 +582,9 @@ async function withPublisher(
   ]);
   try {
     await publisher.expect("ready", 30_000);
-    const raws = await run(relays.map((r) => ({ label: r.proc.label, pid: r.proc.pid })));
+    const raws = await run(
+      relays.map((r) => ({ label: r.proc.label, pid: r.proc.pid, proc: r.proc })),
+    );
     await publisher.send("stop");
     const log = await publisher.expect<FrameLog>("log", 10_000);
     return raws.map((r) => figures(r, log));
@@ -565,47 +593,60 @@ async function withPublisher(
   }
 }
 
+/**
+ * Fan-out: a fresh relay (and publisher) per N, so each N's memory figures stand alone and a
+ * relay that dies at one N does not spoil the next. Then the storm, on a fresh relay too.
+ */
 async function fanOutFamily(): Promise<Scenario[]> {
-  const relay = await startRelay("relay");
-  try {
-    return await withPublisher([relay], relay, async (servers) => {
-      const out: RawScenario[] = [];
-      for (const n of FANOUT) {
-        out.push(
-          await measure({
-            scenario: `fan-out N=${n}`,
-            kind: "relay",
-            n,
-            servers,
-            spawn: () => split(n).map((k) => deno("bench/subscribers.ts", moqArgs(relay, k))),
-          }),
-        );
-      }
-      // The storm: one viewer keeps the broadcast warm, then STORM join within the spread.
+  const out: Scenario[] = [];
+  for (const n of FANOUT) {
+    out.push(
+      ...await onFreshRelay((relay, servers) =>
+        measure({
+          scenario: `fan-out N=${n}`,
+          kind: "relay",
+          n,
+          servers,
+          spawn: () => split(n).map((k) => deno("bench/subscribers.ts", moqArgs(relay, k))),
+        })
+      ),
+    );
+  }
+  if (STORM <= 0) return out;
+  // The storm: one viewer keeps the broadcast warm, then STORM join within the spread.
+  out.push(
+    ...await onFreshRelay(async (relay, servers) => {
       const resident = deno("bench/subscribers.ts", moqArgs(relay, 1));
       try {
         await resident.expect("ready", 30_000);
-        out.push(
-          await measure({
-            scenario: `late-join storm N=${STORM}`,
-            kind: "storm",
-            n: STORM,
-            servers,
-            storm: true,
-            spawn: () => [
-              deno("bench/subscribers.ts", [
-                ...moqArgs(relay, STORM),
-                "--spread-ms",
-                String(STORM_SPREAD),
-              ]),
-            ],
-          }),
-        );
+        return await measure({
+          scenario: `late-join storm N=${STORM}`,
+          kind: "storm",
+          n: STORM,
+          servers,
+          storm: true,
+          spawn: () => [
+            deno("bench/subscribers.ts", [
+              ...moqArgs(relay, STORM),
+              "--spread-ms",
+              String(STORM_SPREAD),
+            ]),
+          ],
+        });
       } finally {
         await resident.stop();
       }
-      return out;
-    });
+    }),
+  );
+  return out;
+}
+
+async function onFreshRelay(
+  run: (relay: Relay, servers: Monitored[]) => Promise<RawScenario>,
+): Promise<Scenario[]> {
+  const relay = await startRelay("relay");
+  try {
+    return await withPublisher([relay], relay, async (servers) => [await run(relay, servers)]);
   } finally {
     await relay.proc.stop();
   }
@@ -628,6 +669,7 @@ async function twoHopFamily(): Promise<Scenario[]> {
     return await withPublisher([a, relayB], a, async (servers) => {
       const out: RawScenario[] = [];
       for (const n of TWO_HOP) {
+        if (out.some((r) => r.died.length > 0)) break;
         out.push(
           await measure({
             scenario: `two-hop N=${n}`,
@@ -656,12 +698,13 @@ async function baselineFamily(): Promise<Scenario[]> {
     );
     const raws: RawScenario[] = [];
     for (const n of FANOUT) {
+      if (raws.some((r) => r.died.length > 0)) break;
       raws.push(
         await measure({
           scenario: `baseline N=${n}`,
           kind: "baseline",
           n,
-          servers: [{ label: "baseline sender", pid: sender.pid }],
+          servers: [{ label: "baseline sender", pid: sender.pid, proc: sender }],
           spawn: () =>
             split(n).map((k) =>
               deno("bench/baseline.ts", ["--role", "receivers", ...subscriberArgs(listening, k)])
@@ -694,6 +737,7 @@ function table(scenarios: Scenario[]): string {
     "egress Mbit/s",
     "CPU ms/MB",
     "loadgen CPU",
+    "UDP drops",
   ];
   const rows = scenarios.map((s) => [
     s.scenario,
@@ -707,6 +751,7 @@ function table(scenarios: Scenario[]): string {
     f(s.egressBytesPerSecond * 8 / 1e6, 1),
     f(s.serverCpuMsPerMB, 2),
     s.loadGenerators.map((p) => f(p.cpuPerSecond, 2)).join("+"),
+    s.udpReceiveDrops === undefined ? "-" : String(s.udpReceiveDrops),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
@@ -730,9 +775,14 @@ try {
       `video ${WORKLOAD.videoKbps} kbit/s ${WORKLOAD.videoFps} fps (key ${sizes.key} B, delta ` +
       `${sizes.delta} B), audio ${WORKLOAD.audioKbps} kbit/s ${WORKLOAD.audioFps} fps (${sizes.audio} B)`,
   );
-  scenarios.push(...await fanOutFamily());
-  scenarios.push(...await twoHopFamily());
-  scenarios.push(...await baselineFamily());
+  for (const family of [fanOutFamily, twoHopFamily, baselineFamily]) {
+    try {
+      scenarios.push(...await family());
+    } catch (e) {
+      failure = e;
+      broken.push(`${family.name} failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
 } catch (e) {
   failure = e;
   broken.push(`run failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -744,6 +794,7 @@ for (const s of scenarios) {
   if (s.zeroFrameSubscribers > 0) {
     broken.push(`${s.scenario}: ${s.zeroFrameSubscribers} subscriber(s) got no frame`);
   }
+  for (const d of s.died) broken.push(`${s.scenario}: ${d}`);
   if (s.subscribersOk < s.n) {
     broken.push(`${s.scenario}: ${s.n - s.subscribersOk} never subscribed`);
   }

@@ -29,7 +29,6 @@ import {
   report,
   sleep,
   type TrackName,
-  TRACKS,
   TRANSPORT_OPTIONS,
   type Window,
 } from "./common.ts";
@@ -43,7 +42,7 @@ const { values } = parseArgs({
     "spread-ms": { type: "string", default: "0" },
     "threshold-ms": { type: "string", default: "200" },
     "max-latency": { type: "string", default: "2000" },
-    "per-endpoint": { type: "string", default: "25" },
+    "per-endpoint": { type: "string", default: "1" },
     "ready-timeout": { type: "string", default: "20000" },
   },
 });
@@ -143,8 +142,9 @@ async function subscriber(index: number, rec: Recorder): Promise<void> {
   const route = context.origin.route(BENCH_PATH);
   if (!route) throw new Error("no route");
   rec.joined();
-  for (const name of TRACKS) {
-    // Audio before video, as a player would ask.
+  rec.debug = index === 0;
+  // Audio first, as a player would ask.
+  for (const name of ["audio", "video"] as const) {
     const lease = route.broadcast.subscribe(name, {
       priority: name === "audio" ? 2 : 1,
       maxLatency: MAX_LATENCY,
@@ -152,6 +152,18 @@ async function subscriber(index: number, rec: Recorder): Promise<void> {
     void followTrack(lease.track, name, rec);
   }
 }
+
+// The window may arrive at any time (a storm gets it before anyone joined).
+const windowArrived = (async () => {
+  const stdin = new LineReader(Deno.stdin.readable);
+  for (let line = await stdin.next(); line !== null; line = await stdin.next()) {
+    if (!line.trim()) continue;
+    const message = JSON.parse(line) as { window?: Window };
+    if (message.window) return message.window;
+  }
+  return undefined;
+})();
+void windowArrived.then((w) => shared.window = w);
 
 const recorders = Array.from({ length: N }, () => new Recorder(shared));
 // Without a spread, at most this many handshakes at once (a burst of hundreds times out).
@@ -185,18 +197,6 @@ if (SPREAD > 0) {
   };
   for (let w = 0; w < Math.min(CONCURRENT, N); w++) started.push(worker());
 }
-
-// The window may arrive at any time (a storm gets it before anyone joined).
-const windowArrived = (async () => {
-  const stdin = new LineReader(Deno.stdin.readable);
-  for (let line = await stdin.next(); line !== null; line = await stdin.next()) {
-    if (!line.trim()) continue;
-    const message = JSON.parse(line) as { window?: Window };
-    if (message.window) return message.window;
-  }
-  return undefined;
-})();
-void windowArrived.then((w) => shared.window = w);
 
 await Promise.all(started);
 const readyBy = performance.now() + Number(values["ready-timeout"]);

@@ -220,3 +220,43 @@ Deno.test("publisher takeover: the newest publisher of a path wins, and the rout
   await second.close().catch(() => {});
   await relay.close();
 });
+
+Deno.test("subscribers vanishing all at once while groups flow never break the relay", async () => {
+  const relay = await startRelay();
+  const publisher = await client(relay, "moq-lite-05");
+  const source = publisher.publish("busy/feed");
+  const viewers = await Promise.all(Array.from({ length: 40 }, () => client(relay, "moq-lite-06")));
+  for (const v of viewers) await v.announced("busy/feed");
+  const streams = viewers.map((v) => v.subscribe("busy/feed", "video"));
+  const pending = streams.map((s) => s.next().catch(() => undefined));
+  while (!source.watched("video")) await sleep(5);
+  let seq = 0;
+  const writer = setInterval(() => {
+    for (let i = 0; i < 5; i++) {
+      source.writeGroup("video", seq++, [new Uint8Array(2000), new Uint8Array(2000)]);
+    }
+  }, 2);
+  await sleep(100);
+  // Every viewer's connection goes away at once, mid-delivery.
+  await Promise.all(viewers.map((v) => v.session.transport.close({ code: 0, reason: "gone" })));
+  await sleep(300);
+  clearInterval(writer);
+  await Promise.allSettled(pending);
+  // The relay still serves a newcomer.
+  const late = await client(relay, "moq-lite-04");
+  await late.announced("busy/feed");
+  const groups = late.subscribe("busy/feed", "video");
+  const first = groups.next(); // the latest cached group, then live ones
+  await sleep(50);
+  source.writeGroup("video", seq++, [text("after")]);
+  let got = await first;
+  for (let i = 0; i < 3 && strings(got.value?.frames ?? []).join() !== "after"; i++) {
+    got = await groups.next();
+  }
+  deepEqual(strings(got.value?.frames ?? []), ["after"]);
+  await groups.return(undefined);
+  for (const v of viewers) await v.close().catch(() => {});
+  await late.close();
+  await publisher.close();
+  await relay.close();
+});

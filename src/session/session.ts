@@ -129,7 +129,7 @@ export class MoqSession implements Peer {
     if (this.#closing) return;
     this.#closing = true;
     this.log.warn("closing session: {reason}", { reason, code });
-    void this.transport.close({ code, reason });
+    this.transport.close({ code, reason }).catch(() => {});
   }
 
   /** Negotiates, then serves until the session ends. */
@@ -178,7 +178,7 @@ export class MoqSession implements Peer {
     const peerSetup = new Promise<ReturnType<typeof setupInfo>>((resolve) =>
       this.#peerSetup = resolve
     );
-    void this.#acceptUni();
+    this.#acceptUni().catch((e) => this.#streamFailed("unidirectional accept", e));
     const ours = setupParameters({
       hop: this.ctx.hop,
       path: this.#role === "client" && this.transport.kind === "quic"

@@ -191,7 +191,7 @@ async function deliver(
       }
       const delivery = sendGroup(group);
       deliveries.add(delivery);
-      void delivery.done.finally(() => deliveries.delete(delivery));
+      void delivery.done.catch(() => {}).finally(() => deliveries.delete(delivery));
       continue;
     }
     if (track.ended) break;
@@ -273,10 +273,15 @@ async function deliver(
       const initial = new Uint8Array(1 + header.length);
       initial[0] = UniType.Group;
       initial.set(header, 1);
-      const stream = await peer.transport.openUni({
-        priority: groupPriority(priority, group.sequence),
-        initial,
-      });
+      let stream: SendStream;
+      try {
+        stream = await peer.transport.openUni({
+          priority: groupPriority(priority, group.sequence),
+          initial,
+        });
+      } catch {
+        return; // the session ended while the stream was being opened
+      }
       out = stream;
       const stamped = hasFrameTimestamps(version);
       let previous = 0;
