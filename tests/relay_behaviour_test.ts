@@ -260,3 +260,24 @@ Deno.test("subscribers vanishing all at once while groups flow never break the r
   await publisher.close();
   await relay.close();
 });
+
+Deno.test("a malformed lite-05 SETUP closes that session at once with a protocol violation", async () => {
+  const relay = await startRelay();
+  const hash = Uint8Array.from(
+    relay.certificates.primary.fingerprint.match(/../g) ?? [],
+    (h) => parseInt(h, 16),
+  );
+  const rogue = await connectWebTransport(new URL(`https://127.0.0.1:${relay.addr.port}/`), {
+    protocols: ["moq-lite-05"],
+    serverCertificateHashes: [hash],
+  });
+  const setup = await rogue.openUni();
+  // SETUP with two parameters of the same id: a duplicate is a protocol violation.
+  await setup.write(Uint8Array.of(0x01, 0x05, 0x02, 0x01, 0x00, 0x01, 0x00));
+  await setup.close();
+  const started = Date.now();
+  const closed = await rogue.closed;
+  equal(closed.code, SessionCode.ProtocolViolation);
+  ok(Date.now() - started < 5000, "closed at once, not by the setup timeout");
+  await relay.close();
+});

@@ -342,10 +342,16 @@ export class MoqSession implements Peer {
     }
     if (kind === null) return;
     if (kind === "setup") {
-      if (this.#peerSetupSeen) throw new ProtocolError("a second SETUP stream");
-      this.#peerSetupSeen = true;
-      const setup = await reader.expect(decodeSetup, "SETUP");
-      this.#peerSetup?.(setupInfo(setup));
+      // Unlike a bad group stream, a bad or second SETUP breaks the whole session at once.
+      try {
+        if (this.#peerSetupSeen) throw new ProtocolError("a second SETUP stream");
+        this.#peerSetupSeen = true;
+        const setup = await reader.expect(decodeSetup, "SETUP");
+        this.#peerSetup?.(setupInfo(setup));
+      } catch (e) {
+        if (e instanceof ProtocolError) return this.fail(e.code, e.message);
+        throw e;
+      }
       return;
     }
     if (!this.#upstream) {

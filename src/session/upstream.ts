@@ -179,10 +179,11 @@ export class UpstreamSubscriber implements BroadcastSource {
       const group = sub.track.addGroup(header.sequence);
       if (!group) return stream.stop(StreamCode.Cancel);
       const stamped = hasFrameTimestamps(version);
+      const frameHeader = (b: Uint8Array, o: number) => decodeFrameHeader(b, version, o);
       let timestamp = 0;
       try {
         while (true) {
-          const h = await reader.read((b, o) => decodeFrameHeader(b, version, o));
+          const h = await reader.read(frameHeader);
           if (!h) break;
           timestamp = stamped ? timestamp + h.timestampDelta : Date.now() - sub.epoch;
           const frame = group.startFrame(timestamp, h.size);
