@@ -14,11 +14,12 @@ import { generateCertificate } from "../src/tls/certificate.ts";
 import { dialQuic } from "../src/transport/webtransport.ts";
 import {
   hexToBytes,
-  Histogram,
   LineReader,
+  loadResult,
   Recorder,
   report,
   runSchedule,
+  sharedLatency,
   sleep,
   stampedPayload,
   type TrackName,
@@ -161,11 +162,7 @@ async function receivers(): Promise<void> {
   const N = Number(values.n);
   const PER_ENDPOINT = Number(values["per-endpoint"]);
   const hash = hexToBytes(String(values.fingerprint));
-  const shared = {
-    window: undefined as Window | undefined,
-    histogram: new Histogram(),
-    thresholdMs: Number(values["threshold-ms"]),
-  };
+  const shared = sharedLatency(Number(values["threshold-ms"]));
   const endpoints: Deno.QuicEndpoint[] = [];
   const conns: Deno.QuicConn[] = [];
 
@@ -270,7 +267,7 @@ async function receivers(): Promise<void> {
     if (wait > 0) await sleep(wait);
   }
   await report({
-    result: { subscribers: recorders.map((r) => r.result()), histogram: shared.histogram.toJSON() },
+    result: loadResult(recorders, shared),
   });
   for (const c of conns) c.close({ closeCode: 0, reason: "done" });
   await sleep(100);

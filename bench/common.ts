@@ -258,6 +258,33 @@ export interface SubscriberResult {
 export interface LoadResult {
   subscribers: SubscriberResult[];
   histogram: HistogramJson;
+  byTrack: Record<TrackName, HistogramJson>;
+}
+
+/** What the recorders of one load process share: the window and the latency histograms. */
+export interface SharedLatency {
+  window: Window | undefined;
+  histogram: Histogram;
+  byTrack: Record<TrackName, Histogram>;
+  thresholdMs: number;
+}
+
+export function sharedLatency(thresholdMs: number): SharedLatency {
+  return {
+    window: undefined,
+    histogram: new Histogram(),
+    byTrack: { video: new Histogram(), audio: new Histogram() },
+    thresholdMs,
+  };
+}
+
+/** The result line of a load process. */
+export function loadResult(recorders: Recorder[], shared: SharedLatency): LoadResult {
+  return {
+    subscribers: recorders.map((r) => r.result()),
+    histogram: shared.histogram.toJSON(),
+    byTrack: { video: shared.byTrack.video.toJSON(), audio: shared.byTrack.audio.toJSON() },
+  };
 }
 
 /** The measurement window the harness hands a load process on stdin. */
@@ -284,7 +311,7 @@ export class Recorder {
   debug = false;
 
   constructor(
-    readonly shared: { window: Window | undefined; histogram: Histogram; thresholdMs: number },
+    readonly shared: SharedLatency,
   ) {}
 
   joined(): void {
@@ -307,6 +334,7 @@ export class Recorder {
     counts.bytes += size;
     if (latency <= this.shared.thresholdMs) counts.onTime++;
     this.shared.histogram.add(latency);
+    this.shared.byTrack[track].add(latency);
   }
 
   result(): SubscriberResult {

@@ -46,6 +46,8 @@ const { values } = parseArgs({
     quick: { type: "boolean", default: false },
     n: { type: "string" },
     storm: { type: "string" },
+    idle: { type: "string" },
+    "collapse-below": { type: "string", default: "0.5" },
     "storm-spread-ms": { type: "string", default: "1000" },
     "two-hop": { type: "string" },
     window: { type: "string" },
@@ -71,6 +73,9 @@ const list = (s: string | undefined, fallback: number[]) =>
 const FANOUT = list(values.n, QUICK ? [1, 10, 50] : [1, 10, 100, 250, 500]);
 const STORM = Number(values.storm ?? (QUICK ? 50 : 200));
 const STORM_SPREAD = Number(values["storm-spread-ms"]);
+const IDLE = Number(values.idle ?? (QUICK ? 100 : 500));
+/** A fan-out N that delivers less than this share of its frames ends the escalation. */
+const COLLAPSE = Number(values["collapse-below"]);
 const TWO_HOP = list(values["two-hop"], QUICK ? [10] : [10, 100]);
 const WINDOW_MS = Number(values.window ?? (QUICK ? 3 : 6)) * 1000;
 const WARMUP_MS = Number(values.warmup ?? (QUICK ? 1 : 2)) * 1000;
@@ -443,7 +448,10 @@ interface Scenario {
   subscribersOk: number;
   expected: number;
   delivered: number;
-  byTrack: Record<TrackName, { expected: number; delivered: number }>;
+  byTrack: Record<
+    TrackName,
+    { expected: number; delivered: number; latencyMs: { p50: number; p99: number; max: number } }
+  >;
   deliveredRatio: number;
   latencyMs: { p50: number; p99: number; max: number };
   /** Subscribers that got >= target of their frames within the threshold. */
@@ -472,6 +480,10 @@ function quantile(xs: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 }
 
+function latencies(h: Histogram): { p50: number; p99: number; max: number } {
+  return { p50: h.quantile(0.5), p99: h.quantile(0.99), max: h.count ? h.max : NaN };
+}
+
 function figures(raw: RawScenario, log: FrameLog): Scenario {
   const histogram = new Histogram();
   let expected = 0;
@@ -484,12 +496,14 @@ function figures(raw: RawScenario, log: FrameLog): Scenario {
   const errors = new Set<string>();
   const connect: number[] = [];
   const first: number[] = [];
+  const trackHistograms = { video: new Histogram(), audio: new Histogram() };
   const byTrack = {
-    video: { expected: 0, delivered: 0 },
-    audio: { expected: 0, delivered: 0 },
+    video: { expected: 0, delivered: 0, latencyMs: { p50: NaN, p99: NaN, max: NaN } },
+    audio: { expected: 0, delivered: 0, latencyMs: { p50: NaN, p99: NaN, max: NaN } },
   };
   for (const result of raw.results) {
     histogram.merge(result.histogram);
+    for (const t of TRACKS) trackHistograms[t].merge(result.byTrack[t]);
     for (const s of result.subscribers) {
       if (s.error) errors.add(s.error);
       if (s.joinedAt !== null && Number.isFinite(s.joinedAt)) {
@@ -522,6 +536,7 @@ function figures(raw: RawScenario, log: FrameLog): Scenario {
       if (e > 0 && d === 0) zero++;
     }
   }
+  for (const t of TRACKS) byTrack[t].latencyMs = latencies(trackHistograms[t]);
   const seconds = (raw.window.until - raw.window.from) / 1000;
   const cpu = raw.servers.reduce((a, s) => a + s.cpuPerSecond, 0);
   const n = raw.results.reduce((a, r) => a + r.subscribers.length, 0);
@@ -534,11 +549,7 @@ function figures(raw: RawScenario, log: FrameLog): Scenario {
     delivered,
     byTrack,
     deliveredRatio: expected > 0 ? delivered / expected : NaN,
-    latencyMs: {
-      p50: histogram.quantile(0.5),
-      p99: histogram.quantile(0.99),
-      max: histogram.count ? histogram.max : NaN,
-    },
+    latencyMs: latencies(histogram),
     subscribersOnTime: onTimeSubs,
     allOnTime: onTimeSubs === n,
     worstOnTimeRatio: worst,
@@ -566,6 +577,22 @@ function figures(raw: RawScenario, log: FrameLog): Scenario {
 }
 
 // ---- families of scenarios ------------------------------------------------------------------
+
+/** Scenarios left out (saturation reached below them), with the reason. */
+const skipped: string[] = [];
+
+/**
+ * Whether a scenario collapsed: its subscribers received under COLLAPSE of the frames sent in
+ * the window, so a larger N would only measure the same saturation for longer.
+ */
+function collapsed(raw: RawScenario | undefined): boolean {
+  if (!raw) return false;
+  const seconds = (raw.window.until - raw.window.from) / 1000;
+  const sent = raw.n * seconds * (WORKLOAD.videoFps + WORKLOAD.audioFps);
+  const received = raw.results.flatMap((r) => r.subscribers)
+    .reduce((a, s) => a + s.tracks.video.received + s.tracks.audio.received, 0);
+  return received < COLLAPSE * sent;
+}
 
 /** A relay + publisher kept up across several scenarios. */
 async function withPublisher(
@@ -600,6 +627,10 @@ async function withPublisher(
 async function fanOutFamily(): Promise<Scenario[]> {
   const out: Scenario[] = [];
   for (const n of FANOUT) {
+    if (out.at(-1) && out.at(-1)!.deliveredRatio < COLLAPSE) {
+      skipped.push(`fan-out N=${n}: not run, the relay collapsed at a smaller N`);
+      continue;
+    }
     out.push(
       ...await onFreshRelay((relay, servers) =>
         measure({
@@ -699,6 +730,10 @@ async function baselineFamily(): Promise<Scenario[]> {
     const raws: RawScenario[] = [];
     for (const n of FANOUT) {
       if (raws.some((r) => r.died.length > 0)) break;
+      if (collapsed(raws.at(-1))) {
+        skipped.push(`baseline N=${n}: not run, the baseline collapsed at a smaller N`);
+        continue;
+      }
       raws.push(
         await measure({
           scenario: `baseline N=${n}`,
@@ -720,6 +755,61 @@ async function baselineFamily(): Promise<Scenario[]> {
   }
 }
 
+interface IdleFigures {
+  connections: number;
+  /** Connections that reached the relay and heard of the broadcast. */
+  connected: number;
+  rssBeforeMiB: number;
+  rssAfterMiB: number;
+  /** Relay RSS growth per idle connection. */
+  kibPerConnection: number;
+}
+
+/**
+ * Memory per idle viewer: a relay with a publisher and nobody subscribed (so nothing cached), then
+ * IDLE connections that hear of the broadcast and subscribe to nothing; the relay's RSS growth
+ * per connection, after they settle.
+ */
+async function idleFamily(): Promise<IdleFigures | undefined> {
+  if (IDLE <= 0) return undefined;
+  const relay = await startRelay("relay");
+  const publisher = deno("bench/publisher.ts", [
+    "--port",
+    String(relay.port),
+    "--fingerprint",
+    relay.fingerprint,
+    ...workloadArgs(WORKLOAD),
+  ]);
+  let loads: Proc[] = [];
+  try {
+    await publisher.expect("ready", 30_000);
+    await sleep(1000);
+    const before = sampleProc(relay.proc.pid);
+    loads = split(IDLE).map((k) =>
+      deno("bench/subscribers.ts", [...subscriberArgs(relay, k), "--idle"])
+    );
+    const ready = await Promise.all(
+      loads.map((p) => p.expect<{ subscribed: number }>("ready", 120_000)),
+    );
+    await sleep(2000);
+    const after = sampleProc(relay.proc.pid);
+    if (!before || !after || !live.has(relay.proc)) throw new Error("the relay is gone");
+    const connected = ready.reduce((a, r) => a + r.subscribed, 0);
+    console.error(`  idle connections N=${IDLE}: ${connected} connected`);
+    return {
+      connections: IDLE,
+      connected,
+      rssBeforeMiB: before.rssKiB / 1024,
+      rssAfterMiB: after.rssKiB / 1024,
+      kibPerConnection: (after.rssKiB - before.rssKiB) / Math.max(1, connected),
+    };
+  } finally {
+    await Promise.all(loads.map((p) => p.stop()));
+    await publisher.stop();
+    await relay.proc.stop();
+  }
+}
+
 // ---- report ---------------------------------------------------------------------------------
 
 const f = (x: number, digits = 1) => Number.isFinite(x) ? x.toFixed(digits) : "-";
@@ -731,6 +821,7 @@ function table(scenarios: Scenario[]): string {
     "p50 ms",
     "p99 ms",
     "max ms",
+    "p99 video/audio",
     "on time",
     "CPU s/s",
     "RSS MiB",
@@ -745,6 +836,7 @@ function table(scenarios: Scenario[]): string {
     f(s.latencyMs.p50, 2),
     f(s.latencyMs.p99, 1),
     f(s.latencyMs.max, 1),
+    `${f(s.byTrack.video.latencyMs.p99, 1)}/${f(s.byTrack.audio.latencyMs.p99, 1)}`,
     `${s.subscribersOnTime}/${s.n}`,
     s.servers.map((p) => f(p.cpuPerSecond, 2)).join("+"),
     s.servers.map((p) => f(p.rssPeakMiB, 0)).join("+"),
@@ -762,6 +854,7 @@ function table(scenarios: Scenario[]): string {
 let broken: string[] = [];
 const scenarios: Scenario[] = [];
 let failure: unknown;
+let idle: IdleFigures | undefined;
 const onSignal = () => {
   void stopAll().then(() => Deno.exit(130));
 };
@@ -775,6 +868,12 @@ try {
       `video ${WORKLOAD.videoKbps} kbit/s ${WORKLOAD.videoFps} fps (key ${sizes.key} B, delta ` +
       `${sizes.delta} B), audio ${WORKLOAD.audioKbps} kbit/s ${WORKLOAD.audioFps} fps (${sizes.audio} B)`,
   );
+  try {
+    idle = await idleFamily();
+  } catch (e) {
+    failure = e;
+    broken.push(`idleFamily failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
   for (const family of [fanOutFamily, twoHopFamily, baselineFamily]) {
     try {
       scenarios.push(...await family());
@@ -798,6 +897,9 @@ for (const s of scenarios) {
   if (s.subscribersOk < s.n) {
     broken.push(`${s.scenario}: ${s.n - s.subscribersOk} never subscribed`);
   }
+}
+if (idle && idle.connected < idle.connections) {
+  broken.push(`idle connections: ${idle.connections - idle.connected} never connected`);
 }
 broken = [...new Set(broken)];
 
@@ -846,6 +948,14 @@ for (const r of ratios) {
     }`,
   );
 }
+if (idle) {
+  console.log(
+    `memory per idle subscriber connection: ${f(idle.kibPerConnection, 1)} KiB ` +
+      `(${idle.connected} connections; relay RSS ${f(idle.rssBeforeMiB, 0)} -> ` +
+      `${f(idle.rssAfterMiB, 0)} MiB)`,
+  );
+}
+for (const s of skipped) console.log(s);
 const runtime = (now() - started) / 1000;
 console.log(`runtime ${runtime.toFixed(1)} s`);
 
@@ -875,6 +985,8 @@ await Deno.writeTextFile(
         storm: STORM,
         stormSpreadMs: STORM_SPREAD,
         twoHop: TWO_HOP,
+        idleConnections: IDLE,
+        collapseBelow: COLLAPSE,
         windowMs: WINDOW_MS,
         warmupMs: WARMUP_MS,
         graceMs: GRACE_MS,
@@ -886,7 +998,9 @@ await Deno.writeTextFile(
         viewersBaseline,
         perHop,
         relayOverBaseline: ratios,
+        idle,
       },
+      skipped,
       scenarios,
       broken,
     },

@@ -22,11 +22,12 @@ import { dialQuic } from "../src/transport/webtransport.ts";
 import {
   BENCH_PATH,
   hexToBytes,
-  Histogram,
   LineReader,
+  loadResult,
   readStamp,
   Recorder,
   report,
+  sharedLatency,
   sleep,
   type TrackName,
   TRANSPORT_OPTIONS,
@@ -44,8 +45,11 @@ const { values } = parseArgs({
     "max-latency": { type: "string", default: "2000" },
     "per-endpoint": { type: "string", default: "1" },
     "ready-timeout": { type: "string", default: "20000" },
+    idle: { type: "boolean", default: false },
   },
 });
+/** Idle viewers: connected and told of the broadcast, subscribed to nothing. */
+const IDLE = values.idle;
 const N = Number(values.n);
 const SPREAD = Number(values["spread-ms"]);
 const MAX_LATENCY = Number(values["max-latency"]);
@@ -53,11 +57,7 @@ const PER_ENDPOINT = Number(values["per-endpoint"]);
 const hash = hexToBytes(String(values.fingerprint));
 const url = new URL(`moqt://${values.host}:${values.port}/`);
 
-const shared = {
-  window: undefined as Window | undefined,
-  histogram: new Histogram(),
-  thresholdMs: Number(values["threshold-ms"]),
-};
+const shared = sharedLatency(Number(values["threshold-ms"]));
 const endpoints: Deno.QuicEndpoint[] = [];
 const sessions: QuicSession[] = [];
 
@@ -142,6 +142,7 @@ async function subscriber(index: number, rec: Recorder): Promise<void> {
   const route = context.origin.route(BENCH_PATH);
   if (!route) throw new Error("no route");
   rec.joined();
+  if (IDLE) return;
   rec.debug = index === 0;
   // Audio first, as a player would ask.
   for (const name of ["audio", "video"] as const) {
@@ -202,7 +203,7 @@ await Promise.all(started);
 const readyBy = performance.now() + Number(values["ready-timeout"]);
 while (
   performance.now() < readyBy &&
-  recorders.some((r) => !r.error && (r.seen.video === 0 || r.seen.audio === 0))
+  !IDLE && recorders.some((r) => !r.error && (r.seen.video === 0 || r.seen.audio === 0))
 ) {
   await sleep(20);
 }
@@ -219,7 +220,7 @@ if (window) {
   if (wait > 0) await sleep(wait);
 }
 await report({
-  result: { subscribers: recorders.map((r) => r.result()), histogram: shared.histogram.toJSON() },
+  result: loadResult(recorders, shared),
 });
 for (const s of sessions) void s.close({ code: 0, reason: "bench done" }).catch(() => {});
 await sleep(100);

@@ -62,6 +62,8 @@ export interface Config {
     maxAnnouncements?: number;
     maxGroupStreams?: number;
     maxLagBytes?: number;
+    /** QUIC stream credit per connection and kind (a transport limit, not a session one). */
+    maxStreams?: number;
   };
   dev: boolean;
   /** The config file that was read, if any. */
@@ -163,6 +165,14 @@ const OPTIONS = {
     arg: "N",
     help: "group streams written to one connection at once (older groups dropped first)",
     shown: "512",
+  },
+  "max-streams": {
+    kind: "string",
+    arg: "N",
+    help: "QUIC streams a peer may hold open at once on one connection, per kind " +
+      "(bidirectional: subscriptions and announcements; unidirectional: groups); " +
+      "every connection reserves memory for them up front",
+    shown: "256",
   },
   "max-lag-bytes": {
     kind: "string",
@@ -499,6 +509,7 @@ function buildConfig(
     maxAnnouncements: integer("max-announcements"),
     maxGroupStreams: integer("max-group-streams"),
     maxLagBytes: size("max-lag-bytes"),
+    maxStreams: integer("max-streams"),
   };
 
   const clusterRoot = str("cluster-root");

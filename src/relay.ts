@@ -113,6 +113,10 @@ export class Relay implements AsyncDisposable {
         port: config.bind.port,
         certPem: primary.certPem,
         keyPem: primary.keyPem,
+        limits: config.limits.maxStreams === undefined ? {} : {
+          maxIncomingBidiStreams: config.limits.maxStreams,
+          maxIncomingUniStreams: config.limits.maxStreams,
+        },
       });
       try {
         this.#web = serveWeb({
@@ -176,8 +180,10 @@ export class Relay implements AsyncDisposable {
 
   /** What /stats reports: sessions, routes, cache. */
   stats(): Record<string, unknown> {
+    const memory = Deno.memoryUsage();
     return {
       hop: this.context.hop.toString(),
+      memory: { rss: memory.rss, heapUsed: memory.heapUsed, external: memory.external },
       routes: this.context.origin.size,
       cacheBytes: this.context.budget.bytes,
       cacheGroups: this.context.budget.groups,

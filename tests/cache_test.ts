@@ -7,6 +7,7 @@ import { Broadcast, TRACK_LINGER_MS } from "../src/cache/broadcast.ts";
 import { CacheBudget } from "../src/cache/budget.ts";
 import { LocalSource } from "../src/cache/local.ts";
 import { Origin } from "../src/cache/origin.ts";
+import { Group, joinFrame, MAX_JOINED_FRAME } from "../src/cache/group.ts";
 import { Track } from "../src/cache/track.ts";
 
 const bytes = (n: number) => new Uint8Array(n);
@@ -71,6 +72,37 @@ Deno.test("a group over 32 MiB or 8192 frames is cut off, not grown without boun
   const h = track.addGroup(1)!;
   equal(h.startFrame(0, 33 * 1024 * 1024), undefined);
   equal(h.aborted, true);
+});
+
+Deno.test("a complete frame is joined behind its header once, and shared by equal header forms", () => {
+  const g = new Group(0);
+  const frame = g.startFrame(0, 5)!;
+  g.appendChunk(frame, Uint8Array.of(1, 2));
+  let built = 0;
+  const header = () => {
+    built++;
+    return Uint8Array.of(0xaa);
+  };
+  // Not yet complete: nothing to join, and the header is not even encoded.
+  equal(joinFrame(frame, 7, header), undefined);
+  const readerChunks = frame.chunks;
+  g.appendChunk(frame, Uint8Array.of(3, 4, 5));
+  const whole = joinFrame(frame, 7, header)!;
+  deepEqual([...whole], [0xaa, 1, 2, 3, 4, 5]);
+  // The same form gets the same buffer, built once; another form gets nothing (it writes the
+  // header and the chunks itself).
+  equal(joinFrame(frame, 7, header), whole);
+  equal(joinFrame(frame, 8, header), undefined);
+  equal(built, 1);
+  // The payload now lives in the joined buffer only; a reader that held the old chunk list
+  // still has every chunk.
+  deepEqual(frame.chunks.map((c) => [...c]), [[1, 2, 3, 4, 5]]);
+  equal(frame.chunks[0]!.buffer, whole.buffer);
+  deepEqual(readerChunks.map((c) => [...c]), [[1, 2], [3, 4, 5]]);
+  // Large frames are never copied.
+  const big = g.startFrame(1, MAX_JOINED_FRAME + 1)!;
+  g.appendChunk(big, new Uint8Array(MAX_JOINED_FRAME + 1));
+  equal(joinFrame(big, 7, header), undefined);
 });
 
 Deno.test("subscribers of one track share one upstream subscription, closed after the last leaves", async () => {

@@ -113,6 +113,17 @@ Deno.test("every setting has an environment variable, lists are comma-separated"
   equal(envName("tls-disable-verify"), "MOQ_TLS_DISABLE_VERIFY");
 });
 
+Deno.test("limits: stream credit and per-connection caps from flags, variables and files", () => {
+  equal(run(["--dev"]).limits.maxStreams, undefined);
+  equal(run(["--dev", "--max-streams", "64"]).limits.maxStreams, 64);
+  equal(run(["--dev"], { MOQ_MAX_STREAMS: "32" }).limits.maxStreams, 32);
+  equal(run(["--dev", "--config", tomlFile('max-streams = "16"\n')]).limits.maxStreams, 16);
+  match(
+    configError(["--dev", "--max-streams", "0"]),
+    /^--max-streams: "0" is not a positive integer$/,
+  );
+});
+
 Deno.test("config file: flat keys and [sections] both mirror the flags", () => {
   const flat = tomlFile('tls-generate = ["a.test", "b.test"]\nverbose = 1\n');
   deepEqual(run(["--config", flat]).tls.generate, ["a.test", "b.test"]);

@@ -8,7 +8,7 @@ import type { Relay } from "../src/relay.ts";
 import { startRelay } from "./support/relay.ts";
 import { SessionCode } from "../src/codec/mod.ts";
 import { MAX_GROUPS_IN_FLIGHT } from "../src/session/subscribe.ts";
-import { connectWebTransport } from "../src/transport/webtransport.ts";
+import { connectWebTransport, dialQuic } from "../src/transport/webtransport.ts";
 import { connectOwnClient, type OwnClient } from "./support/moq_client.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -279,5 +279,44 @@ Deno.test("a malformed lite-05 SETUP closes that session at once with a protocol
   const closed = await rogue.closed;
   equal(closed.code, SessionCode.ProtocolViolation);
   ok(Date.now() - started < 5000, "closed at once, not by the setup timeout");
+  await relay.close();
+});
+
+Deno.test("--max-streams caps the streams one connection may hold open, and only that connection", async () => {
+  const relay = await startRelay(["--max-streams", "8"]);
+  const hash = Uint8Array.from(
+    relay.certificates.primary.fingerprint.match(/../g) ?? [],
+    (h) => parseInt(h, 16),
+  );
+  const url = new URL(`moqt://127.0.0.1:${relay.addr.port}/`);
+  const greedy = await dialQuic(url, ["moq-lite-04"], { serverCertificateHashes: [hash] });
+  await greedy.handshake;
+  let opened = 0;
+  let refused = 0;
+  // Stream credit is QUIC flow control: past it, opening without waiting fails at once.
+  for (let i = 0; i < 20; i++) {
+    try {
+      await greedy.createBidirectionalStream();
+      opened++;
+    } catch {
+      refused++;
+    }
+  }
+  equal(opened, 8);
+  equal(refused, 12);
+  // Another connection has its own credit and works as usual.
+  const publisher = await client(relay, "moq-lite-04");
+  const source = publisher.publish("room/dave");
+  const viewer = await client(relay);
+  await viewer.announced("room/dave");
+  const groups = viewer.subscribe("room/dave", "video");
+  const first = groups.next();
+  while (!source.watched("video")) await sleep(5);
+  source.writeGroup("video", 0, [text("unaffected")]);
+  deepEqual(strings((await first).value?.frames ?? []), ["unaffected"]);
+  await groups.return(undefined);
+  greedy.close({ closeCode: 0, reason: "" });
+  await viewer.close();
+  await publisher.close();
   await relay.close();
 });

@@ -20,6 +20,40 @@ export interface Frame {
   chunks: Uint8Array[];
   /** Payload bytes received so far. */
   received: number;
+  /** Once joined (see {@link joinFrame}): a prefix and the payload in one buffer. */
+  joined?: { form: number; prefixLength: number; bytes: Uint8Array };
+}
+
+/** Frames up to this size may be joined into one buffer. */
+export const MAX_JOINED_FRAME = 256 * 1024;
+
+/**
+ * A complete frame's payload behind a prefix (say, a wire header) in one buffer, built on the
+ * first call and returned again for the same `form`, so a frame fanned out to many readers costs
+ * one write each and no copy. `form` names the prefix (equal forms, equal prefixes); `prefix` is
+ * only called to build the buffer. The frame then keeps its payload only inside that buffer:
+ * its chunks array is replaced, never mutated, so a reader holding the old array still sees
+ * every chunk. Undefined for an incomplete or large frame, or one joined under another form.
+ */
+export function joinFrame(
+  frame: Frame,
+  form: number,
+  prefix: () => Uint8Array,
+): Uint8Array | undefined {
+  const joined = frame.joined;
+  if (joined) return joined.form === form ? joined.bytes : undefined;
+  if (frame.received < frame.size || frame.size > MAX_JOINED_FRAME) return undefined;
+  const head = prefix();
+  const bytes = new Uint8Array(head.length + frame.size);
+  bytes.set(head);
+  let at = head.length;
+  for (const chunk of frame.chunks) {
+    bytes.set(chunk, at);
+    at += chunk.length;
+  }
+  frame.joined = { form, prefixLength: head.length, bytes };
+  frame.chunks = [bytes.subarray(head.length)];
+  return bytes;
 }
 
 export class Group {

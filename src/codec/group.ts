@@ -11,7 +11,7 @@
  * @module
  */
 import { ProtocolError, SessionCode, StreamCode } from "./error.ts";
-import { type Decoded, decodeSized, encodeSized } from "./message.ts";
+import { type Decoded, decodeSized } from "./message.ts";
 import { readVarint, varintSize, writeVarint, zigzagDecode, zigzagEncode } from "./varint.ts";
 import { Version } from "./version.ts";
 import { Writer } from "./buffer.ts";
@@ -38,15 +38,30 @@ export function decodeGroupHeader(
   }));
 }
 
-export function encodeGroupHeader(msg: GroupHeader, version: Version): Uint8Array<ArrayBuffer> {
+/**
+ * Encodes a group header. It is written once per group per subscriber, so it is built in one
+ * exact-size buffer; `before` and `after` reserve that many bytes in front of and behind it (for
+ * the stream type and a first frame), so a group stream can start with a single write.
+ */
+export function encodeGroupHeader(
+  msg: GroupHeader,
+  version: Version,
+  room: { before?: number; after?: number } = {},
+): Uint8Array<ArrayBuffer> {
   if (version < Version.Lite06 && msg.frameStart !== 0) {
     // The peer would number the frames from 0 and misalign the group.
     throw new RangeError("a group starting past frame 0 needs lite-06");
   }
-  return encodeSized((w) => {
-    w.varint(msg.subscribeId).varint(msg.sequence);
-    if (version >= Version.Lite06) w.varint(msg.frameStart);
-  });
+  const withStart = version >= Version.Lite06;
+  const body = varintSize(msg.subscribeId) + varintSize(msg.sequence) +
+    (withStart ? varintSize(msg.frameStart) : 0);
+  const before = room.before ?? 0;
+  const out = new Uint8Array(before + varintSize(body) + body + (room.after ?? 0));
+  let at = writeVarint(out, before, body);
+  at = writeVarint(out, at, msg.subscribeId);
+  at = writeVarint(out, at, msg.sequence);
+  if (withStart) writeVarint(out, at, msg.frameStart);
+  return out;
 }
 
 export interface FrameHeader {

@@ -72,10 +72,12 @@ export async function serveFetch(
         ),
       );
       previous = frame.timestamp;
+      // Held for the whole frame: a completed frame's chunks array may be replaced (joinFrame).
+      const chunks = frame.chunks;
       let chunk = 0;
       while (true) {
-        while (chunk < frame.chunks.length) {
-          await stream.send.write(frame.chunks[chunk++] ?? new Uint8Array());
+        while (chunk < chunks.length) {
+          await stream.send.write(chunks[chunk++] ?? new Uint8Array());
         }
         if (frame.received >= frame.size) break;
         if (group.aborted) return stream.send.reset(StreamCode.Cancel);

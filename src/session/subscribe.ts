@@ -6,7 +6,7 @@
  * @module
  */
 import type { TrackLease } from "../cache/broadcast.ts";
-import type { Group } from "../cache/group.ts";
+import { type Frame, type Group, joinFrame } from "../cache/group.ts";
 import {
   decodeSubscribe,
   decodeSubscribeUpdate,
@@ -33,6 +33,10 @@ export function groupPriority(priority: number, sequence: number): number {
 
 /** Groups one subscription may have in flight; beyond that the oldest is dropped. */
 export const MAX_GROUPS_IN_FLIGHT = 8;
+/** A group's first frame up to this size is sent in the same write as the stream header. */
+const SMALL_FIRST_FRAME = 4096;
+/** The header form of frames without timestamps (01..04): any value no delta can take. */
+const UNSTAMPED = Number.NEGATIVE_INFINITY;
 /** How long an abandoned group may take to reach a frame boundary before it is cut. */
 const ABANDON_GRACE_MS = 500;
 
@@ -265,14 +269,34 @@ async function deliver(
     };
     state.groupStreams++;
     delivery.done = (async () => {
-      const header = encodeGroupHeader({
-        subscribeId: sub.id,
-        sequence: group.sequence,
-        frameStart: 0,
-      }, version);
-      const initial = new Uint8Array(1 + header.length);
+      const stamped = hasFrameTimestamps(version);
+      let previous = 0;
+      let frameIndex = 0;
+      // The frame header's form: the timestamp delta from 05 on, one fixed form before.
+      const form = (frame: Frame) => stamped ? frame.timestamp - previous : UNSTAMPED;
+      /** The frame's header, encoded only when asked (a joined frame already carries it). */
+      const frameHeader = (frame: Frame) => {
+        const timestampDelta = stamped ? frame.timestamp - previous : 0;
+        return () => encodeFrameHeader({ timestampDelta, size: frame.size }, version);
+      };
+      // A small first frame that is already complete goes out with the stream header, in the
+      // stream's first write (an audio group is often just that).
+      const first = group.frames[0];
+      const firstBytes = first && first.size <= SMALL_FIRST_FRAME
+        ? joinFrame(first, form(first), frameHeader(first))
+        : undefined;
+      const initial = encodeGroupHeader(
+        { subscribeId: sub.id, sequence: group.sequence, frameStart: 0 },
+        version,
+        { before: 1, after: firstBytes?.length ?? 0 },
+      );
       initial[0] = UniType.Group;
-      initial.set(header, 1);
+      if (first && firstBytes) {
+        initial.set(firstBytes, initial.length - firstBytes.length);
+        written += first.size;
+        previous = first.timestamp;
+        frameIndex = 1;
+      }
       let stream: SendStream;
       try {
         stream = await peer.transport.openUni({
@@ -283,27 +307,31 @@ async function deliver(
         return; // the session ended while the stream was being opened
       }
       out = stream;
-      const stamped = hasFrameTimestamps(version);
-      let previous = 0;
-      let frameIndex = 0;
       try {
         while (true) {
           const frame = group.frames[frameIndex];
           if (frame) {
             // Dropped at a frame boundary: Deno's QUIC cannot reset, so the group just ends here.
             if (delivery.abandoned || cancelled) return void stream.close().catch(() => {});
-            await write(
-              stream,
-              encodeFrameHeader({
-                timestampDelta: stamped ? frame.timestamp - previous : 0,
-                size: frame.size,
-              }, version),
-            );
+            const header = frameHeader(frame);
+            // A complete frame: header and payload in one write, from a buffer shared by every
+            // subscriber of this header form.
+            const whole = joinFrame(frame, form(frame), header);
             previous = frame.timestamp;
+            if (whole) {
+              await write(stream, whole);
+              written += frame.size;
+              frameIndex++;
+              continue;
+            }
+            await write(stream, header());
+            // Held for the whole frame: once complete, the frame's chunks may be replaced by
+            // a joined copy, and this array still lists every chunk this loop has yet to send.
+            const chunks = frame.chunks;
             let chunk = 0;
             while (true) {
-              while (chunk < frame.chunks.length) {
-                const bytes = frame.chunks[chunk++];
+              while (chunk < chunks.length) {
+                const bytes = chunks[chunk++];
                 if (!bytes) continue;
                 await write(stream, bytes);
                 written += bytes.length;

@@ -64,15 +64,35 @@ export class WritableSendStream implements SendStream {
   }
 }
 
-/** Holds the reader of a WHATWG readable for the stream's life. */
+/** Smallest and largest read buffer of a byte stream. */
+export const MIN_READ = 1024;
+export const MAX_READ = 64 * 1024;
+
+/**
+ * Holds the reader of a WHATWG readable for the stream's life. Byte streams (Deno's QUIC) are
+ * read into buffers we size: the default reader gives every read a fresh 64 KiB buffer, and a
+ * 160-byte audio frame kept in the cache would pin all of it, as would every idle stream's
+ * pending read. The size doubles after a read that fills it and halves after one that uses
+ * under a quarter; a read using under half its buffer is copied out, so what we hand on never
+ * holds more than twice its bytes.
+ */
 export class ReadableRecvStream implements RecvStream {
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader;
+  readonly #byob: boolean;
   readonly #mapError: ErrorMapper;
   #prefix: Uint8Array | undefined;
+  #size = MIN_READ;
 
   /** `prefix`: bytes already read past a header, returned first. */
   constructor(readable: ReadableStream<Uint8Array>, mapError: ErrorMapper, prefix?: Uint8Array) {
-    this.#reader = readable.getReader();
+    let byob: ReadableStreamBYOBReader | undefined;
+    try {
+      byob = readable.getReader({ mode: "byob" });
+    } catch {
+      byob = undefined; // not a byte stream (@moq/qmux): its chunks are sized by their producer
+    }
+    this.#byob = byob !== undefined;
+    this.#reader = byob ?? readable.getReader();
     this.#mapError = mapError;
     this.#prefix = prefix && prefix.length > 0 ? prefix : undefined;
   }
@@ -84,8 +104,20 @@ export class ReadableRecvStream implements RecvStream {
       return prefix;
     }
     try {
-      const { value, done } = await this.#reader.read();
-      return done ? null : value;
+      if (!this.#byob) {
+        const { value, done } = await (this.#reader as ReadableStreamDefaultReader<Uint8Array>)
+          .read();
+        return done ? null : value;
+      }
+      const size = this.#size;
+      const { value, done } = await (this.#reader as ReadableStreamBYOBReader).read(
+        new Uint8Array(size),
+      );
+      if (done || !value) return null;
+      const n = value.byteLength;
+      if (n === size) this.#size = Math.min(MAX_READ, size * 2);
+      else if (n < size / 4) this.#size = Math.max(MIN_READ, size / 2);
+      return n < size / 2 ? value.slice() : value;
     } catch (e) {
       throw this.#mapError(e);
     }
