@@ -388,8 +388,8 @@ export async function report(message: unknown): Promise<void> {
 
 /** The QUIC transport options the relay's endpoint uses (src/transport/endpoint.ts). */
 export const TRANSPORT_OPTIONS: Deno.QuicTransportOptions = {
-  maxConcurrentBidirectionalStreams: 10_000,
-  maxConcurrentUnidirectionalStreams: 10_000,
+  maxConcurrentBidirectionalStreams: 256,
+  maxConcurrentUnidirectionalStreams: 256,
   maxIdleTimeout: 10_000,
   keepAliveInterval: 4_000,
   congestionControl: "low-latency",

@@ -37,7 +37,7 @@ export interface CertificatePaths {
 export interface Config {
   bind: HostPort;
   tls: {
-    /** Certificates to serve, picked by SNI; the first is the default. */
+    /** Certificates to serve; Deno 2.9.6 listeners take one, so the first is served. */
     certificates: CertificatePaths[];
     /** Host names for a generated self-signed certificate (also set by `--dev`). */
     generate: string[];
@@ -104,7 +104,7 @@ const OPTIONS = {
   "tls-cert": {
     kind: "list",
     arg: "PATH",
-    help: "certificate chain, PEM; repeat for several (chosen by SNI, first is default)",
+    help: "certificate chain, PEM; repeatable (Deno 2.9.6 serves the first: no SNI choice yet)",
   },
   "tls-key": {
     kind: "list",

@@ -5,7 +5,7 @@
 import { deepEqual, equal, ok, rejects } from "assert";
 import { generateCertificate } from "../src/tls/certificate.ts";
 import { Endpoint } from "../src/transport/endpoint.ts";
-import type { Session } from "../src/transport/session.ts";
+import { type Session, StreamError } from "../src/transport/session.ts";
 import { echo, readAll } from "./support/transport.ts";
 import { ConnectRefused, connectWebTransport } from "../src/transport/webtransport.ts";
 
@@ -71,6 +71,27 @@ for (const kind of ["webtransport", "quic"] as const) {
       reason: "bye",
       remote: true,
     });
+    await srv.close();
+  });
+
+  Deno.test(`${kind}: an open given up while it waited writes nothing and fails`, async () => {
+    const srv = server(echo);
+    const client = await connect(srv.url, ["moq-lite-05"]);
+    let asked = 0;
+    await rejects(
+      client.openUni({
+        initial: Uint8Array.of(1, 2, 3),
+        abandoned: () => ++asked > 0,
+      }),
+      (e: unknown) => e instanceof StreamError && e.kind === "reset",
+    );
+    equal(asked, 1);
+    // The session carries on.
+    const bi = await client.openBi({ initial: new TextEncoder().encode("still ") });
+    await bi.send.write(new TextEncoder().encode("here"));
+    await bi.send.close();
+    equal(new TextDecoder().decode(await readAll(bi.recv)), "still here");
+    await client.close({ code: 0, reason: "done" });
     await srv.close();
   });
 

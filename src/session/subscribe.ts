@@ -302,9 +302,12 @@ async function deliver(
         stream = await peer.transport.openUni({
           priority: groupPriority(priority, group.sequence),
           initial,
+          // Behind a peer short of stream credit the open can wait long: a group dropped
+          // meanwhile is not sent at all.
+          abandoned: () => delivery.abandoned || cancelled,
         });
       } catch {
-        return; // the session ended while the stream was being opened
+        return; // dropped, or the session ended, while the stream was being opened
       }
       out = stream;
       try {

@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  abandonOpen,
   type BiStream,
   type Capabilities,
   type CloseInfo,
@@ -31,9 +32,11 @@ const mapError = (e: unknown): StreamError => quicStreamError(e, false);
 export async function wrapSend(
   stream: Deno.QuicSendStream,
   mapper: (e: unknown) => StreamError,
-  initial?: Uint8Array,
+  options?: OpenOptions,
 ): Promise<SendStream> {
   const send = new WritableSendStream(stream, mapper, stream);
+  if (options?.abandoned?.()) abandonOpen(send);
+  const initial = options?.initial;
   if (initial && initial.length > 0) await send.write(initial);
   return send;
 }
@@ -82,7 +85,7 @@ export class QuicSession implements Session {
       sendOrder: options?.priority ?? 0,
       waitUntilAvailable: true,
     });
-    return wrapSend(stream, mapError, options?.initial);
+    return wrapSend(stream, mapError, options);
   }
 
   async openBi(options?: OpenOptions): Promise<BiStream> {
@@ -91,7 +94,7 @@ export class QuicSession implements Session {
       waitUntilAvailable: true,
     });
     return {
-      send: await wrapSend(stream.writable, mapError, options?.initial),
+      send: await wrapSend(stream.writable, mapError, options),
       recv: new ReadableRecvStream(stream.readable, mapError),
     };
   }

@@ -29,6 +29,18 @@ export interface OpenOptions {
   priority?: number;
   /** Bytes to write first, coalesced with the transport's own stream header. */
   initial?: Uint8Array;
+  /**
+   * Asked once the peer's stream credit let the stream open, before anything is written (the
+   * wait may be long behind a slow peer): true resets the empty stream and fails the open with
+   * a StreamError, so nothing stale is sent.
+   */
+  abandoned?: () => boolean;
+}
+
+/** Fails an open whose caller gave up while waiting for stream credit (see OpenOptions). */
+export function abandonOpen(send: SendStream): never {
+  send.reset(0);
+  throw new StreamError("reset", 0, "given up before anything was written");
 }
 
 /**

@@ -12,6 +12,7 @@ import QmuxSession, { selectSubprotocol, StreamError as QmuxStreamError } from "
 import { logger } from "../log.ts";
 import { nextIncoming } from "./quic.ts";
 import {
+  abandonOpen,
   type BiStream,
   type Capabilities,
   type CloseInfo,
@@ -105,6 +106,7 @@ export class WebSocketSession implements Session {
       sendOrder: options?.priority ?? 0,
     });
     const send = sendStream(writable);
+    if (options?.abandoned?.()) abandonOpen(send);
     if (options?.initial?.length) await send.write(options.initial);
     return send;
   }

@@ -33,6 +33,7 @@ import {
 import { decodeFieldSection, encodeFieldSection, QpackError } from "./qpack.ts";
 import { AsyncQueue, ByteBuffer } from "./queue.ts";
 import {
+  abandonOpen,
   type BiStream,
   type Capabilities,
   type CloseInfo,
@@ -220,6 +221,7 @@ export class WebTransportSession implements Session {
       waitUntilAvailable: true,
     });
     const send = new WritableSendStream(stream, mapError, stream);
+    if (options?.abandoned?.()) abandonOpen(send);
     await send.write(joined(this.#prefixUni, options?.initial));
     return send;
   }
@@ -230,6 +232,7 @@ export class WebTransportSession implements Session {
       waitUntilAvailable: true,
     });
     const send = new WritableSendStream(stream.writable, mapError, stream.writable);
+    if (options?.abandoned?.()) abandonOpen(send);
     await send.write(joined(this.#prefixBidi, options?.initial));
     return { send, recv: new ReadableRecvStream(stream.readable, mapError) };
   }
