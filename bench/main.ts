@@ -14,7 +14,8 @@
  *
  *   deno task bench [--quick] [--n 1,10,100] [--storm 200] [--two-hop 10,100] [--idle 500]
  *                   [--window 6] [--collapse-below 0.9]
- *                   [--warmup 2] [--name NAME] [--relay-cpu-prof DIR] [--video-kbps 2500 ...]
+ *                   [--warmup 2] [--name NAME] [--relay-cpu-prof DIR] [--relay-root DIR]
+ *                   [--video-kbps 2500 ...]
  *
  * Also: memory per idle subscriber connection (--idle N connections that subscribe to nothing).
  * Fan-out stops escalating once an N delivers under --collapse-below (0.9) of its frames: the
@@ -68,6 +69,7 @@ const { values } = parseArgs({
     "no-baseline": { type: "boolean", default: false },
     name: { type: "string" },
     "relay-bin": { type: "string" },
+    "relay-root": { type: "string" },
     "relay-cpu-prof": { type: "string" },
     raw: { type: "boolean", default: false },
     out: { type: "string" },
@@ -211,14 +213,18 @@ function relayCommand(): { command: string; args: string[]; kind: string } {
   } catch {
     exists = false;
   }
-  if (exists && !values["relay-cpu-prof"]) return { command: bin, args: [], kind: bin };
+  if (exists && !values["relay-cpu-prof"] && !values["relay-root"]) {
+    return { command: bin, args: [], kind: bin };
+  }
   const prof = values["relay-cpu-prof"]
     ? ["--cpu-prof", `--cpu-prof-dir=${values["relay-cpu-prof"]}`]
     : [];
+  // --relay-root: another checkout's relay (say, before a change) under the same harness.
+  const main = values["relay-root"] ? `${values["relay-root"]}/main.ts` : "main.ts";
   return {
     command: Deno.execPath(),
-    args: ["run", "-A", ...prof, "main.ts"],
-    kind: `deno run -A ${prof.join(" ")} main.ts`.replace(/\s+/g, " "),
+    args: ["run", "-A", ...prof, main],
+    kind: `deno run -A ${prof.join(" ")} ${main}`.replace(/\s+/g, " "),
   };
 }
 
