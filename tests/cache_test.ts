@@ -99,8 +99,12 @@ Deno.test("a complete frame is joined behind its header once, and shared by equa
   deepEqual(frame.chunks.map((c) => [...c]), [[1, 2, 3, 4, 5]]);
   equal(frame.chunks[0]!.buffer, whole.buffer);
   deepEqual(readerChunks.map((c) => [...c]), [[1, 2], [3, 4, 5]]);
+  // An empty frame is its header alone, and keeps no empty chunk.
+  const empty = g.startFrame(1, 0)!;
+  deepEqual([...joinFrame(empty, 7, header)!], [0xaa]);
+  deepEqual(empty.chunks, []);
   // Large frames are never copied.
-  const big = g.startFrame(1, MAX_JOINED_FRAME + 1)!;
+  const big = g.startFrame(2, MAX_JOINED_FRAME + 1)!;
   g.appendChunk(big, new Uint8Array(MAX_JOINED_FRAME + 1));
   equal(joinFrame(big, 7, header), undefined);
 });

@@ -52,7 +52,7 @@ export function joinFrame(
     at += chunk.length;
   }
   frame.joined = { form, prefixLength: head.length, bytes };
-  frame.chunks = [bytes.subarray(head.length)];
+  frame.chunks = frame.size > 0 ? [bytes.subarray(head.length)] : [];
   return bytes;
 }
 
