@@ -64,6 +64,8 @@ export interface Config {
     maxLagBytes?: number;
     /** QUIC stream credit per connection and kind (a transport limit, not a session one). */
     maxStreams?: number;
+    /** Sessions served at once (a relay limit). */
+    maxSessions?: number;
   };
   dev: boolean;
   /** The config file that was read, if any. */
@@ -147,6 +149,13 @@ const OPTIONS = {
     arg: "DURATION",
     help: "drop non-latest cached groups older than this (e.g. 30s)",
     shown: "30s",
+  },
+  "max-sessions": {
+    kind: "string",
+    arg: "N",
+    help: "sessions (connections) served at once, cluster links included; more are refused " +
+      "(WebTransport: 503); each idle one costs about 160 KiB",
+    shown: "10000",
   },
   "max-subscriptions": {
     kind: "string",
@@ -510,6 +519,7 @@ function buildConfig(
     maxGroupStreams: integer("max-group-streams"),
     maxLagBytes: size("max-lag-bytes"),
     maxStreams: integer("max-streams"),
+    maxSessions: integer("max-sessions"),
   };
 
   const clusterRoot = str("cluster-root");

@@ -28,6 +28,8 @@ import { serveWeb, type WebServer } from "./web/server.ts";
 const log = logger("relay");
 /** Binds tried for port 0, where UDP and TCP must get the same port number. */
 const BIND_ATTEMPTS = 20;
+/** Sessions served at once unless --max-sessions says otherwise. */
+export const DEFAULT_MAX_SESSIONS = 10_000;
 
 export function formatAddress(hostname: string, port: number): string {
   return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
@@ -38,6 +40,8 @@ export class Relay implements AsyncDisposable {
   readonly certificates: CertificateStore;
   readonly context: RelayContext;
   readonly #sessions = new Set<MoqSession>();
+  /** Sessions being accepted (counted against --max-sessions before they are tracked). */
+  #accepting = 0;
   #enforcer: ReturnType<typeof setInterval> | undefined;
   #cluster: Cluster | undefined;
   #endpoint: Endpoint | undefined;
@@ -211,9 +215,19 @@ export class Relay implements AsyncDisposable {
   }
 
   async #serve(incoming: IncomingSession): Promise<void> {
-    // The newest version both sides speak; none offered means the legacy SETUP decides.
-    const protocol = chooseAlpn(incoming.protocols);
-    const transport = await incoming.accept(protocol);
+    // Every session holds memory (about 160 KiB idle): past the limit, refuse rather than grow.
+    const limit = this.config.limits.maxSessions ?? DEFAULT_MAX_SESSIONS;
+    if (this.#sessions.size + this.#accepting >= limit) {
+      return await incoming.reject(503, "too many sessions");
+    }
+    this.#accepting++;
+    let transport;
+    try {
+      // The newest version both sides speak; none offered means the legacy SETUP decides.
+      transport = await incoming.accept(chooseAlpn(incoming.protocols));
+    } finally {
+      this.#accepting--;
+    }
     await this.#track(new MoqSession(transport, this.context, { role: "server" }));
   }
 

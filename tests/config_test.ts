@@ -122,6 +122,8 @@ Deno.test("limits: stream credit and per-connection caps from flags, variables a
     configError(["--dev", "--max-streams", "0"]),
     /^--max-streams: "0" is not a positive integer$/,
   );
+  equal(run(["--dev"], { MOQ_MAX_SESSIONS: "500" }).limits.maxSessions, 500);
+  match(configError(["--dev", "--max-sessions", "lots"]), /^--max-sessions: "lots" is not/);
 });
 
 Deno.test("config file: flat keys and [sections] both mirror the flags", () => {

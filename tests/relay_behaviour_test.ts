@@ -3,12 +3,12 @@
  * broadcasts are refused promptly, an unannounce ends subscribers' tracks, and a peer that
  * breaks the protocol loses only its own session.
  */
-import { deepEqual, equal, ok } from "assert";
+import { deepEqual, equal, ok, rejects } from "assert";
 import type { Relay } from "../src/relay.ts";
 import { startRelay } from "./support/relay.ts";
 import { SessionCode } from "../src/codec/mod.ts";
 import { MAX_GROUPS_IN_FLIGHT } from "../src/session/subscribe.ts";
-import { connectWebTransport, dialQuic } from "../src/transport/webtransport.ts";
+import { ConnectRefused, connectWebTransport, dialQuic } from "../src/transport/webtransport.ts";
 import { connectOwnClient, type OwnClient } from "./support/moq_client.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -318,5 +318,39 @@ Deno.test("--max-streams caps the streams one connection may hold open, and only
   greedy.close({ closeCode: 0, reason: "" });
   await viewer.close();
   await publisher.close();
+  await relay.close();
+});
+
+Deno.test("--max-sessions refuses sessions past the limit, and admits again once one leaves", async () => {
+  const relay = await startRelay(["--max-sessions", "2"]);
+  const hash = Uint8Array.from(
+    relay.certificates.primary.fingerprint.match(/../g) ?? [],
+    (h) => parseInt(h, 16),
+  );
+  const first = await client(relay);
+  const second = await client(relay, "moq-lite-04");
+  // WebTransport: the CONNECT is answered 503.
+  await rejects(
+    connectWebTransport(new URL(`https://127.0.0.1:${relay.addr.port}/`), {
+      protocols: ["moq-lite-05"],
+      serverCertificateHashes: [hash],
+    }),
+    (e: unknown) => e instanceof ConnectRefused && e.status === 503,
+  );
+  // Raw QUIC: the connection is closed with 503.
+  const quic = await dialQuic(new URL(`moqt://127.0.0.1:${relay.addr.port}/`), ["moq-lite-06"], {
+    serverCertificateHashes: [hash],
+  });
+  equal((await quic.closed).closeCode, 503);
+  await first.close();
+  // The relay notices the session ending, then admits a new one.
+  let third: OwnClient | undefined;
+  for (let i = 0; i < 50 && !third; i++) {
+    third = await client(relay).catch(() => undefined);
+    if (!third) await sleep(50);
+  }
+  ok(third, "no session admitted after one left");
+  await third.close();
+  await second.close();
   await relay.close();
 });
