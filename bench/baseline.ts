@@ -9,6 +9,8 @@
  *   deno run -A bench/baseline.ts --role receivers --port P --fingerprint HEX --n 100
  *     the same stdin/stdout protocol as bench/subscribers.ts.
  */
+import { StreamError } from "../src/transport/session.ts";
+import { ReadableRecvStream } from "../src/transport/streams.ts";
 import { parseArgs } from "cli-args";
 import { generateCertificate } from "../src/tls/certificate.ts";
 import { dialQuic } from "../src/transport/webtransport.ts";
@@ -167,14 +169,16 @@ async function receivers(): Promise<void> {
   const conns: Deno.QuicConn[] = [];
 
   const readGroup = async (stream: Deno.QuicReceiveStream, rec: Recorder) => {
-    const reader = stream.getReader();
+    // Read as the relay and the MoQ subscribers read (right-sized buffers), so both load
+    // generators cost the same per byte received.
+    const reader = new ReadableRecvStream(stream, () => new StreamError("reset", null));
     const queue = new ByteQueue();
     let track: TrackName | undefined;
     let size = -1;
     try {
       while (true) {
-        const { value, done } = await reader.read();
-        if (done) return;
+        const value = await reader.read();
+        if (!value) return;
         queue.push(value);
         if (!track) {
           track = queue.peek(1)[0] === TRACK_ID.audio ? "audio" : "video";
