@@ -21,6 +21,10 @@
  * Fan-out stops escalating once an N delivers under --collapse-below (0.9) of its frames: the
  * larger N are reported as skipped, and the subscribers left without frames there as saturated.
  *
+ * Here: the options, the relays, the scenarios and the report. Alongside: proc.ts (child
+ * processes), sampler.ts (/proc sampling), figures.ts (figures and the table), common.ts (the
+ * workload, frame stamps, histograms, recorders).
+ *
  * Exits 0 when every scenario ran, no server died and, below saturation (always, with --quick),
  * every subscriber subscribed and received frames; 1 otherwise. Subscribers left out at
  * saturation are listed as such.
@@ -30,23 +34,20 @@ import { freePort } from "../tests/support/relay_process.ts";
 import {
   DEFAULT_WORKLOAD,
   frameSizes,
-  Histogram,
-  LineReader,
   type LoadResult,
   now,
-  type ProcSample,
   sampleProc,
   sleep,
-  type TrackName,
-  TRACKS,
   udpReceiveDrops,
   type Window,
   WORKLOAD_OPTIONS,
   workloadArgs,
   workloadFrom,
 } from "./common.ts";
+import { f, figures, type FrameLog, type RawScenario, type Scenario, table } from "./figures.ts";
+import { deno, live, Proc, ROOT, stopAll } from "./proc.ts";
+import { type Monitored, Sampler } from "./sampler.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const started = now();
 
 const { values } = parseArgs({
@@ -94,116 +95,7 @@ const TARGET = Number(values.target);
 const WORKLOAD = workloadFrom(values);
 const NAME = values.name ?? (QUICK ? "quick" : "default");
 const BASELINE = values.baseline && !values["no-baseline"];
-
-// ---- processes ------------------------------------------------------------------------------
-
-type Message = Record<string, unknown>;
-
-/** A child process speaking JSON lines on stdout; its stderr tail is kept for errors. */
-class Proc {
-  readonly child: Deno.ChildProcess;
-  readonly pid: number;
-  readonly label: string;
-  #messages: Message[] = [];
-  #waiters: (() => void)[] = [];
-  #stdin: WritableStreamDefaultWriter<Uint8Array>;
-  #ended = false;
-  stderr = "";
-  status: Deno.CommandStatus | undefined;
-  exited: Promise<Deno.CommandStatus>;
-
-  constructor(label: string, command: string, args: string[]) {
-    this.label = label;
-    const child = new Deno.Command(command, {
-      args,
-      cwd: ROOT,
-      env: { NO_COLOR: "1" },
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.child = child;
-    this.pid = child.pid;
-    this.#stdin = this.child.stdin.getWriter();
-    this.exited = this.child.status;
-    void this.exited.then((status) => this.status = status).finally(() => live.delete(this));
-    live.add(this);
-    void (async () => {
-      const lines = new LineReader(child.stdout);
-      for (let line = await lines.next(); line !== null; line = await lines.next()) {
-        if (!line.startsWith("{")) continue;
-        try {
-          this.#messages.push(JSON.parse(line) as Message);
-        } catch {
-          continue;
-        }
-        for (const wake of this.#waiters.splice(0)) wake();
-      }
-      this.#ended = true;
-      for (const wake of this.#waiters.splice(0)) wake();
-    })();
-    void (async () => {
-      const decoder = new TextDecoder();
-      for await (const chunk of child.stderr) {
-        this.stderr = (this.stderr + decoder.decode(chunk, { stream: true })).slice(-4000);
-      }
-    })().catch(() => {});
-  }
-
-  /** The first message carrying `key` (consumed), within `timeoutMs`. */
-  async expect<T>(key: string, timeoutMs: number): Promise<T> {
-    const deadline = performance.now() + timeoutMs;
-    while (true) {
-      const at = this.#messages.findIndex((m) => key in m);
-      if (at >= 0) return this.#messages.splice(at, 1)[0]![key] as T;
-      if (this.#ended) throw new Error(`${this.label} exited before "${key}":\n${this.stderr}`);
-      const left = deadline - performance.now();
-      if (left <= 0) {
-        throw new Error(`${this.label}: no "${key}" in ${timeoutMs} ms\n${this.stderr}`);
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.#waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  async send(line: string): Promise<void> {
-    await this.#stdin.write(new TextEncoder().encode(line + "\n"));
-  }
-
-  /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
-  async stop(graceMs = 3000): Promise<void> {
-    if (!live.has(this)) return;
-    try {
-      this.child.kill("SIGTERM");
-    } catch {
-      // already gone
-    }
-    const timer = setTimeout(() => {
-      try {
-        this.child.kill("SIGKILL");
-      } catch {
-        // already gone
-      }
-    }, graceMs);
-    await this.exited.catch(() => {});
-    clearTimeout(timer);
-  }
-}
-
-/** Every child still running: all of them are stopped in `finally`, even on errors. */
-const live = new Set<Proc>();
-
-async function stopAll(): Promise<void> {
-  await Promise.all([...live].map((p) => p.stop()));
-}
-
-const deno = (script: string, args: string[]) =>
-  new Proc(script, Deno.execPath(), ["run", "-A", script, ...args]);
+const figureOptions = { target: TARGET, keepRaw: values.raw };
 
 function relayCommand(): { command: string; args: string[]; kind: string } {
   const bin = values["relay-bin"] ?? `${ROOT}dist/moq-relay`;
@@ -259,87 +151,6 @@ async function startRelay(label: string, extra: string[] = [], port = freePort()
     }
     if (performance.now() > deadline) throw new Error(`${label} did not start:\n${proc.stderr}`);
     await sleep(50);
-  }
-}
-
-// ---- measurement ----------------------------------------------------------------------------
-
-interface Monitored {
-  label: string;
-  pid: number;
-  /** A server process whose death during a scenario is reported. */
-  proc?: Proc;
-}
-
-interface ProcFigures {
-  label: string;
-  cpuPerSecond: number;
-  rssPeakMiB: number;
-  hwmMiB: number;
-  wcharPerSecond: number | undefined;
-}
-
-interface RawScenario {
-  scenario: string;
-  kind: "relay" | "baseline" | "two-hop" | "storm";
-  n: number;
-  window: Window;
-  results: LoadResult[];
-  /** UDP receive-buffer drops on the machine during the window (all processes). */
-  udpDrops: number | undefined;
-  /** Server processes that died during the scenario (with their exit and stderr tail). */
-  died: string[];
-  servers: ProcFigures[];
-  loadGenerators: ProcFigures[];
-}
-
-/** Samples CPU (at the window's ends) and RSS (every 200 ms) of some processes. */
-class Sampler {
-  #peaks = new Map<number, number>();
-  #start = new Map<number, ProcSample>();
-  #end = new Map<number, ProcSample>();
-  #timer: ReturnType<typeof setInterval>;
-
-  constructor(readonly procs: Monitored[]) {
-    this.#timer = setInterval(() => this.#tick(), 200);
-    this.#tick();
-  }
-
-  #tick(): void {
-    for (const { pid } of this.procs) {
-      const s = sampleProc(pid);
-      if (s) this.#peaks.set(pid, Math.max(this.#peaks.get(pid) ?? 0, s.rssKiB));
-    }
-  }
-
-  mark(which: "start" | "end"): void {
-    this.#tick();
-    for (const { pid } of this.procs) {
-      const s = sampleProc(pid);
-      if (s) (which === "start" ? this.#start : this.#end).set(pid, s);
-    }
-  }
-
-  figures(): ProcFigures[] {
-    clearInterval(this.#timer);
-    return this.procs.map(({ label, pid }) => {
-      const a = this.#start.get(pid);
-      const b = this.#end.get(pid);
-      const seconds = a && b ? (b.at - a.at) / 1000 : NaN;
-      return {
-        label,
-        cpuPerSecond: a && b ? (b.cpuSeconds - a.cpuSeconds) / seconds : NaN,
-        rssPeakMiB: (this.#peaks.get(pid) ?? 0) / 1024,
-        hwmMiB: (b?.hwmKiB ?? 0) / 1024,
-        wcharPerSecond: a?.wchar !== undefined && b?.wchar !== undefined
-          ? (b.wchar - a.wchar) / seconds
-          : undefined,
-      };
-    });
-  }
-
-  stop(): void {
-    clearInterval(this.#timer);
   }
 }
 
@@ -409,9 +220,9 @@ async function measure(options: {
       loads.map((p) => p.expect<LoadResult>("result", GRACE_MS + 60_000)),
     );
     await Promise.all(loads.map((p) => p.exited));
-    const figures = sampler.figures();
-    const servers = figures.slice(0, options.servers.length);
-    const loadGenerators = figures.slice(options.servers.length);
+    const measured = sampler.figures();
+    const servers = measured.slice(0, options.servers.length);
+    const loadGenerators = measured.slice(options.servers.length);
     console.error(
       `  ${options.scenario}: done in ${((now() - t0) / 1000).toFixed(1)} s`,
     );
@@ -433,160 +244,6 @@ async function measure(options: {
     sampler.stop();
     await Promise.all(loads.map((p) => p.stop()));
   }
-}
-
-// ---- figures --------------------------------------------------------------------------------
-
-type FrameLog = Record<TrackName, number[]>;
-
-/** Frames of a sorted send-time list within [lo, hi]. */
-function countBetween(sorted: number[], lo: number, hi: number): number {
-  const bound = (x: number, strict: boolean) => {
-    let a = 0;
-    let b = sorted.length;
-    while (a < b) {
-      const m = (a + b) >> 1;
-      if (strict ? sorted[m]! <= x : sorted[m]! < x) a = m + 1;
-      else b = m;
-    }
-    return a;
-  };
-  return Math.max(0, bound(hi, true) - bound(lo, false));
-}
-
-interface Scenario {
-  scenario: string;
-  kind: RawScenario["kind"];
-  n: number;
-  subscribersOk: number;
-  expected: number;
-  delivered: number;
-  byTrack: Record<
-    TrackName,
-    { expected: number; delivered: number; latencyMs: { p50: number; p99: number; max: number } }
-  >;
-  deliveredRatio: number;
-  latencyMs: { p50: number; p99: number; max: number };
-  /** Subscribers that got >= target of their frames within the threshold. */
-  subscribersOnTime: number;
-  allOnTime: boolean;
-  /** The worst subscriber's share of frames within the threshold. */
-  worstOnTimeRatio: number;
-  zeroFrameSubscribers: number;
-  egressBytesPerSecond: number;
-  udpReceiveDrops: number | undefined;
-  serverCpuPerSecond: number;
-  serverCpuMsPerMB: number;
-  servers: ProcFigures[];
-  loadGenerators: ProcFigures[];
-  connectMs: { p50: number; max: number };
-  firstFrameMs: { p50: number; p99: number; max: number };
-  errors: string[];
-  died: string[];
-  /** Per-subscriber results, with --raw. */
-  raw?: { window: Window; subscribers: LoadResult["subscribers"] };
-}
-
-function quantile(xs: number[], q: number): number {
-  if (xs.length === 0) return NaN;
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-}
-
-function latencies(h: Histogram): { p50: number; p99: number; max: number } {
-  return { p50: h.quantile(0.5), p99: h.quantile(0.99), max: h.count ? h.max : NaN };
-}
-
-function figures(raw: RawScenario, log: FrameLog): Scenario {
-  const histogram = new Histogram();
-  let expected = 0;
-  let delivered = 0;
-  let bytes = 0;
-  let onTimeSubs = 0;
-  let worst = 1;
-  let zero = 0;
-  let ok = 0;
-  const errors = new Set<string>();
-  const connect: number[] = [];
-  const first: number[] = [];
-  const trackHistograms = { video: new Histogram(), audio: new Histogram() };
-  const byTrack = {
-    video: { expected: 0, delivered: 0, latencyMs: { p50: NaN, p99: NaN, max: NaN } },
-    audio: { expected: 0, delivered: 0, latencyMs: { p50: NaN, p99: NaN, max: NaN } },
-  };
-  for (const result of raw.results) {
-    histogram.merge(result.histogram);
-    for (const t of TRACKS) trackHistograms[t].merge(result.byTrack[t]);
-    for (const s of result.subscribers) {
-      if (s.error) errors.add(s.error);
-      if (s.joinedAt !== null && Number.isFinite(s.joinedAt)) {
-        ok++;
-        connect.push(s.connectMs);
-      }
-      if (s.firstFrameMs >= 0) first.push(s.firstFrameMs);
-      const lo = Math.max(raw.window.from, s.joinedAt ?? Infinity);
-      let e = 0;
-      let d = 0;
-      let onTime = 0;
-      for (const t of TRACKS) {
-        const te = countBetween(
-          log[t],
-          Number.isFinite(lo) ? lo : raw.window.from,
-          raw.window.until,
-        );
-        e += te;
-        byTrack[t].expected += te;
-        byTrack[t].delivered += s.tracks[t].received;
-        d += s.tracks[t].received;
-        onTime += s.tracks[t].onTime;
-        bytes += s.tracks[t].bytes;
-      }
-      expected += e;
-      delivered += d;
-      const ratio = e > 0 ? onTime / e : 1;
-      worst = Math.min(worst, ratio);
-      if (ratio >= TARGET) onTimeSubs++;
-      if (e > 0 && d === 0) zero++;
-    }
-  }
-  for (const t of TRACKS) byTrack[t].latencyMs = latencies(trackHistograms[t]);
-  const seconds = (raw.window.until - raw.window.from) / 1000;
-  const cpu = raw.servers.reduce((a, s) => a + s.cpuPerSecond, 0);
-  const n = raw.results.reduce((a, r) => a + r.subscribers.length, 0);
-  return {
-    scenario: raw.scenario,
-    kind: raw.kind,
-    n,
-    subscribersOk: ok,
-    expected,
-    delivered,
-    byTrack,
-    deliveredRatio: expected > 0 ? delivered / expected : NaN,
-    latencyMs: latencies(histogram),
-    subscribersOnTime: onTimeSubs,
-    allOnTime: onTimeSubs === n,
-    worstOnTimeRatio: worst,
-    zeroFrameSubscribers: zero,
-    egressBytesPerSecond: bytes / seconds,
-    udpReceiveDrops: raw.udpDrops,
-    serverCpuPerSecond: cpu,
-    serverCpuMsPerMB: bytes > 0 ? (cpu * seconds * 1000) / (bytes / 1e6) : NaN,
-    servers: raw.servers,
-    loadGenerators: raw.loadGenerators,
-    connectMs: { p50: quantile(connect, 0.5), max: quantile(connect, 1) },
-    firstFrameMs: {
-      p50: quantile(first, 0.5),
-      p99: quantile(first, 0.99),
-      max: quantile(first, 1),
-    },
-    errors: [...errors].slice(0, 5),
-    died: raw.died,
-    ...(values.raw
-      ? {
-        raw: { window: raw.window, subscribers: raw.results.flatMap((r) => r.subscribers) },
-      }
-      : {}),
-  };
 }
 
 // ---- families of scenarios ------------------------------------------------------------------
@@ -627,7 +284,7 @@ async function withPublisher(
     );
     await publisher.send("stop");
     const log = await publisher.expect<FrameLog>("log", 10_000);
-    return raws.map((r) => figures(r, log));
+    return raws.map((r) => figures(r, log, figureOptions));
   } finally {
     await publisher.stop();
   }
@@ -762,7 +419,7 @@ async function baselineFamily(): Promise<Scenario[]> {
     }
     await sender.send("stop");
     const log = await sender.expect<FrameLog>("log", 10_000);
-    return raws.map((r) => figures(r, log));
+    return raws.map((r) => figures(r, log, figureOptions));
   } finally {
     await sender.stop();
   }
@@ -821,47 +478,6 @@ async function idleFamily(): Promise<IdleFigures | undefined> {
     await publisher.stop();
     await relay.proc.stop();
   }
-}
-
-// ---- report ---------------------------------------------------------------------------------
-
-const f = (x: number, digits = 1) => Number.isFinite(x) ? x.toFixed(digits) : "-";
-
-function table(scenarios: Scenario[]): string {
-  const head = [
-    "scenario",
-    "delivered/expected",
-    "p50 ms",
-    "p99 ms",
-    "max ms",
-    "p99 video/audio",
-    "on time",
-    "CPU s/s",
-    "RSS MiB",
-    "egress Mbit/s",
-    "CPU ms/MB",
-    "loadgen CPU",
-    "UDP drops",
-  ];
-  const rows = scenarios.map((s) => [
-    s.scenario,
-    `${s.delivered}/${s.expected} (${f(s.deliveredRatio * 100, 2)}%)`,
-    f(s.latencyMs.p50, 2),
-    f(s.latencyMs.p99, 1),
-    f(s.latencyMs.max, 1),
-    `${f(s.byTrack.video.latencyMs.p99, 1)}/${f(s.byTrack.audio.latencyMs.p99, 1)}`,
-    `${s.subscribersOnTime}/${s.n}`,
-    s.servers.map((p) => f(p.cpuPerSecond, 2)).join("+"),
-    s.servers.map((p) => f(p.rssPeakMiB, 0)).join("+"),
-    f(s.egressBytesPerSecond * 8 / 1e6, 1),
-    f(s.serverCpuMsPerMB, 2),
-    s.loadGenerators.map((p) => f(p.cpuPerSecond, 2)).join("+"),
-    s.udpReceiveDrops === undefined ? "-" : String(s.udpReceiveDrops),
-  ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)).join("  ");
-  return [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
 let broken: string[] = [];
