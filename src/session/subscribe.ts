@@ -314,7 +314,8 @@ async function deliver(
         while (true) {
           const frame = group.frames[frameIndex];
           if (frame) {
-            // Dropped at a frame boundary: Deno's QUIC cannot reset, so the group just ends here.
+            // Dropped at a frame boundary: the group ends here, cleanly (Deno's QUIC resets carry
+            // no code, so a FIN after a whole frame tells the peer more).
             if (delivery.abandoned || cancelled) return void stream.close().catch(() => {});
             const header = frameHeader(frame);
             // A complete frame: header and payload in one write, from a buffer shared by every
