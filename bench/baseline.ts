@@ -9,24 +9,23 @@
  *   deno run -A bench/baseline.ts --role receivers --port P --fingerprint HEX --n 100
  *     the same stdin/stdout protocol as bench/subscribers.ts.
  */
+import { parseArgs } from "cli-args";
+import { fingerprintBytes, generateCertificate } from "../src/tls/certificate.ts";
 import { StreamError } from "../src/transport/session.ts";
 import { ReadableRecvStream } from "../src/transport/streams.ts";
-import { parseArgs } from "cli-args";
-import { generateCertificate } from "../src/tls/certificate.ts";
 import { dialQuic } from "../src/transport/webtransport.ts";
 import {
-  hexToBytes,
   LineReader,
-  loadResult,
   Recorder,
   report,
+  reportReadyAndResult,
   runSchedule,
   sharedLatency,
   sleep,
   stampedPayload,
   type TrackName,
   TRANSPORT_OPTIONS,
-  type Window,
+  windowFromHarness,
   WORKLOAD_OPTIONS,
   workloadFrom,
 } from "./common.ts";
@@ -163,7 +162,7 @@ async function sender(): Promise<void> {
 async function receivers(): Promise<void> {
   const N = Number(values.n);
   const PER_ENDPOINT = Number(values["per-endpoint"]);
-  const hash = hexToBytes(String(values.fingerprint));
+  const hash = fingerprintBytes(String(values.fingerprint));
   const shared = sharedLatency(Number(values["threshold-ms"]));
   const endpoints: Deno.QuicEndpoint[] = [];
   const conns: Deno.QuicConn[] = [];
@@ -241,37 +240,10 @@ async function receivers(): Promise<void> {
       }
     }
   });
-  const windowArrived = (async () => {
-    const stdin = new LineReader(Deno.stdin.readable);
-    for (let line = await stdin.next(); line !== null; line = await stdin.next()) {
-      if (!line.trim()) continue;
-      const message = JSON.parse(line) as { window?: Window };
-      if (message.window) return message.window;
-    }
-    return undefined;
-  })();
-  void windowArrived.then((w) => shared.window = w);
+  const windowArrived = windowFromHarness(shared);
   await Promise.all(workers);
-  const readyBy = performance.now() + Number(values["ready-timeout"]);
-  while (
-    performance.now() < readyBy &&
-    recorders.some((r) => !r.error && (r.seen.video === 0 || r.seen.audio === 0))
-  ) {
-    await sleep(20);
-  }
-  await report({
-    ready: {
-      subscribed: recorders.filter((r) => r.joinedAt < Infinity).length,
-      flowing: recorders.filter((r) => r.seen.video > 0 && r.seen.audio > 0).length,
-    },
-  });
-  const window = await windowArrived;
-  if (window) {
-    const wait = window.until + window.graceMs - Date.now();
-    if (wait > 0) await sleep(wait);
-  }
-  await report({
-    result: loadResult(recorders, shared),
+  await reportReadyAndResult(recorders, shared, windowArrived, {
+    readyTimeoutMs: Number(values["ready-timeout"]),
   });
   for (const c of conns) c.close({ closeCode: 0, reason: "done" });
   await sleep(100);

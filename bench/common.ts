@@ -386,6 +386,56 @@ export async function report(message: unknown): Promise<void> {
   while (at < bytes.length) at += await Deno.stdout.write(bytes.subarray(at));
 }
 
+/**
+ * The measurement window from the harness, whenever it arrives on stdin (a storm gets it before
+ * anyone joined); it is also set on `shared` so recorders count against it.
+ */
+export function windowFromHarness(shared: SharedLatency): Promise<Window | undefined> {
+  const arrived = (async () => {
+    const stdin = new LineReader(Deno.stdin.readable);
+    for (let line = await stdin.next(); line !== null; line = await stdin.next()) {
+      if (!line.trim()) continue;
+      const message = JSON.parse(line) as { window?: Window };
+      if (message.window) return message.window;
+    }
+    return undefined;
+  })();
+  void arrived.then((w) => shared.window = w);
+  return arrived;
+}
+
+/**
+ * The rest of a load process's exchange with the harness, once every subscriber has started:
+ * `{"ready"}` when each sees frames of both tracks (unless `idle`) or after `readyTimeoutMs`,
+ * then `{"result"}` once the window and its grace have passed.
+ */
+export async function reportReadyAndResult(
+  recorders: Recorder[],
+  shared: SharedLatency,
+  window: Promise<Window | undefined>,
+  options: { readyTimeoutMs: number; idle?: boolean },
+): Promise<void> {
+  const readyBy = performance.now() + options.readyTimeoutMs;
+  while (
+    performance.now() < readyBy && !options.idle &&
+    recorders.some((r) => !r.error && (r.seen.video === 0 || r.seen.audio === 0))
+  ) {
+    await sleep(20);
+  }
+  await report({
+    ready: {
+      subscribed: recorders.filter((r) => r.joinedAt < Infinity).length,
+      flowing: recorders.filter((r) => r.seen.video > 0 && r.seen.audio > 0).length,
+    },
+  });
+  const w = await window;
+  if (w) {
+    const wait = w.until + w.graceMs - Date.now();
+    if (wait > 0) await sleep(wait);
+  }
+  await report({ result: loadResult(recorders, shared) });
+}
+
 /** The QUIC transport options the relay's endpoint uses (src/transport/endpoint.ts). */
 export const TRANSPORT_OPTIONS: Deno.QuicTransportOptions = {
   maxConcurrentBidirectionalStreams: 256,
@@ -394,10 +444,6 @@ export const TRANSPORT_OPTIONS: Deno.QuicTransportOptions = {
   keepAliveInterval: 4_000,
   congestionControl: "low-latency",
 };
-
-export function hexToBytes(hex: string): Uint8Array<ArrayBuffer> {
-  return Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));
-}
 
 /** CPU seconds, resident memory and I/O of a process, from /proc. */
 export interface ProcSample {

@@ -11,27 +11,24 @@
  *   deno run -A bench/subscribers.ts --port P --fingerprint HEX --n 100 [--spread-ms 1000]
  */
 import { parseArgs } from "cli-args";
-import { CacheBudget } from "../src/cache/budget.ts";
 import type { Group } from "../src/cache/group.ts";
-import { Origin } from "../src/cache/origin.ts";
+import type { Origin } from "../src/cache/origin.ts";
 import type { Track } from "../src/cache/track.ts";
-import { DEFAULT_SESSION_LIMITS, randomHop, type RelayContext } from "../src/session/context.ts";
 import { MoqSession } from "../src/session/session.ts";
+import { fingerprintBytes } from "../src/tls/certificate.ts";
 import { QuicSession } from "../src/transport/quic.ts";
 import { dialQuic } from "../src/transport/webtransport.ts";
+import { ownClientContext } from "../tests/support/moq_client.ts";
 import {
   BENCH_PATH,
-  hexToBytes,
-  LineReader,
-  loadResult,
   readStamp,
   Recorder,
-  report,
+  reportReadyAndResult,
   sharedLatency,
   sleep,
   type TrackName,
   TRANSPORT_OPTIONS,
-  type Window,
+  windowFromHarness,
 } from "./common.ts";
 
 const { values } = parseArgs({
@@ -54,7 +51,7 @@ const N = Number(values.n);
 const SPREAD = Number(values["spread-ms"]);
 const MAX_LATENCY = Number(values["max-latency"]);
 const PER_ENDPOINT = Number(values["per-endpoint"]);
-const hash = hexToBytes(String(values.fingerprint));
+const hash = fingerprintBytes(String(values.fingerprint));
 const url = new URL(`moqt://${values.host}:${values.port}/`);
 
 const shared = sharedLatency(Number(values["threshold-ms"]));
@@ -129,13 +126,7 @@ async function subscriber(index: number, rec: Recorder): Promise<void> {
   await conn.handshake;
   const transport = new QuicSession(conn, url);
   sessions.push(transport);
-  const context: RelayContext = {
-    origin: new Origin(),
-    budget: new CacheBudget(),
-    hop: randomHop(),
-    limits: DEFAULT_SESSION_LIMITS,
-    cluster: { token: undefined, role: "node" },
-  };
+  const context = ownClientContext();
   const session = new MoqSession(transport, context, { role: "client", path: "/" });
   void session.run();
   await waitRoute(context.origin, BENCH_PATH, 15_000);
@@ -154,17 +145,7 @@ async function subscriber(index: number, rec: Recorder): Promise<void> {
   }
 }
 
-// The window may arrive at any time (a storm gets it before anyone joined).
-const windowArrived = (async () => {
-  const stdin = new LineReader(Deno.stdin.readable);
-  for (let line = await stdin.next(); line !== null; line = await stdin.next()) {
-    if (!line.trim()) continue;
-    const message = JSON.parse(line) as { window?: Window };
-    if (message.window) return message.window;
-  }
-  return undefined;
-})();
-void windowArrived.then((w) => shared.window = w);
+const windowArrived = windowFromHarness(shared);
 
 const recorders = Array.from({ length: N }, () => new Recorder(shared));
 // Without a spread, at most this many handshakes at once (a burst of hundreds times out).
@@ -200,27 +181,9 @@ if (SPREAD > 0) {
 }
 
 await Promise.all(started);
-const readyBy = performance.now() + Number(values["ready-timeout"]);
-while (
-  performance.now() < readyBy &&
-  !IDLE && recorders.some((r) => !r.error && (r.seen.video === 0 || r.seen.audio === 0))
-) {
-  await sleep(20);
-}
-await report({
-  ready: {
-    subscribed: recorders.filter((r) => r.joinedAt < Infinity).length,
-    flowing: recorders.filter((r) => r.seen.video > 0 && r.seen.audio > 0).length,
-  },
-});
-
-const window = await windowArrived;
-if (window) {
-  const wait = window.until + window.graceMs - Date.now();
-  if (wait > 0) await sleep(wait);
-}
-await report({
-  result: loadResult(recorders, shared),
+await reportReadyAndResult(recorders, shared, windowArrived, {
+  readyTimeoutMs: Number(values["ready-timeout"]),
+  idle: IDLE,
 });
 for (const s of sessions) void s.close({ code: 0, reason: "bench done" }).catch(() => {});
 await sleep(100);

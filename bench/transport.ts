@@ -5,7 +5,7 @@
  *   npx -y deno@2.9.6 run -A bench/transport.ts [--bulk-mib 256] [--short 5000]
  */
 import { parseArgs } from "cli-args";
-import { generateCertificate } from "../src/tls/certificate.ts";
+import { fingerprintBytes, generateCertificate } from "../src/tls/certificate.ts";
 import { Endpoint } from "../src/transport/endpoint.ts";
 import type { Session } from "../src/transport/session.ts";
 
@@ -19,7 +19,7 @@ const { values } = parseArgs({
 const BULK = Number(values["bulk-mib"]) * 1024 * 1024;
 const SHORT = Number(values.short);
 const cert = await generateCertificate(["127.0.0.1"]);
-const hash = Uint8Array.from(cert.fingerprint.match(/../g) ?? [], (h) => parseInt(h, 16));
+const hash = fingerprintBytes(cert.fingerprint);
 
 async function drain(session: Session): Promise<void> {
   for (let s = await session.acceptUni(); s; s = await session.acceptUni()) {

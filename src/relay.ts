@@ -22,7 +22,7 @@ import { MoqSession } from "./session/session.ts";
 import { logger } from "./log.ts";
 import { CertificateStore } from "./tls/store.ts";
 import { Endpoint } from "./transport/endpoint.ts";
-import type { IncomingSession } from "./transport/session.ts";
+import type { IncomingSession, Session } from "./transport/session.ts";
 import { serveWeb, type WebServer } from "./web/server.ts";
 
 const log = logger("relay");
@@ -221,7 +221,7 @@ export class Relay implements AsyncDisposable {
       return await incoming.reject(503, "too many sessions");
     }
     this.#accepting++;
-    let transport;
+    let transport: Session;
     try {
       // The newest version both sides speak; none offered means the legacy SETUP decides.
       transport = await incoming.accept(chooseAlpn(incoming.protocols));

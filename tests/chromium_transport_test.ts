@@ -21,6 +21,7 @@ import {
 } from "../src/transport/session.ts";
 import { findChromium, launchChromium } from "./support/chromium.ts";
 import { servePages } from "./support/page_server.ts";
+import { concat } from "./support/hex.ts";
 import { readAll } from "./support/transport.ts";
 
 const BIG = 300_000;
@@ -49,16 +50,6 @@ function isPattern(bytes: Uint8Array, n: number): boolean {
   if (bytes.length !== n) return false;
   for (let i = 0; i < n; i++) if (bytes[i] !== i % 251) return false;
   return true;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** A failed read or write as the checks compare it; anything but a StreamError is "other". */

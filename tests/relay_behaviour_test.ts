@@ -6,6 +6,7 @@
 import { deepEqual, equal, ok, rejects } from "assert";
 import type { Relay } from "../src/relay.ts";
 import { startRelay } from "./support/relay.ts";
+import { fingerprintBytes } from "../src/tls/certificate.ts";
 import { SessionCode } from "../src/codec/mod.ts";
 import { MAX_GROUPS_IN_FLIGHT } from "../src/session/subscribe.ts";
 import { ConnectRefused, connectWebTransport, dialQuic } from "../src/transport/webtransport.ts";
@@ -98,10 +99,7 @@ Deno.test("when the publisher unannounces, subscribers see the broadcast end and
 
 Deno.test("a malformed message closes that session with a protocol violation, and only it", async () => {
   const relay = await startRelay();
-  const hash = Uint8Array.from(
-    relay.certificates.primary.fingerprint.match(/../g) ?? [],
-    (h) => parseInt(h, 16),
-  );
+  const hash = fingerprintBytes(relay.certificates.primary.fingerprint);
   const bystander = await client(relay, "moq-lite-04");
   const source = bystander.publish("room/carol");
   const viewer = await client(relay, "moq-lite-05");
@@ -131,10 +129,7 @@ Deno.test("a malformed message closes that session with a protocol violation, an
 
 Deno.test("a subscriber that stops reading never slows the others, and its backlog stays bounded", async () => {
   const relay = await startRelay(["--cache-max-bytes", "4MiB"]);
-  const hash = Uint8Array.from(
-    relay.certificates.primary.fingerprint.match(/../g) ?? [],
-    (h) => parseInt(h, 16),
-  );
+  const hash = fingerprintBytes(relay.certificates.primary.fingerprint);
   const publisher = await client(relay, "moq-lite-05");
   const source = publisher.publish("big/show");
   const fast = await client(relay, "moq-lite-03");
@@ -263,10 +258,7 @@ Deno.test("subscribers vanishing all at once while groups flow never break the r
 
 Deno.test("a malformed lite-05 SETUP closes that session at once with a protocol violation", async () => {
   const relay = await startRelay();
-  const hash = Uint8Array.from(
-    relay.certificates.primary.fingerprint.match(/../g) ?? [],
-    (h) => parseInt(h, 16),
-  );
+  const hash = fingerprintBytes(relay.certificates.primary.fingerprint);
   const rogue = await connectWebTransport(new URL(`https://127.0.0.1:${relay.addr.port}/`), {
     protocols: ["moq-lite-05"],
     serverCertificateHashes: [hash],
@@ -284,10 +276,7 @@ Deno.test("a malformed lite-05 SETUP closes that session at once with a protocol
 
 Deno.test("--max-streams caps the streams one connection may hold open, and only that connection", async () => {
   const relay = await startRelay(["--max-streams", "8"]);
-  const hash = Uint8Array.from(
-    relay.certificates.primary.fingerprint.match(/../g) ?? [],
-    (h) => parseInt(h, 16),
-  );
+  const hash = fingerprintBytes(relay.certificates.primary.fingerprint);
   const url = new URL(`moqt://127.0.0.1:${relay.addr.port}/`);
   const greedy = await dialQuic(url, ["moq-lite-04"], { serverCertificateHashes: [hash] });
   await greedy.handshake;
@@ -323,10 +312,7 @@ Deno.test("--max-streams caps the streams one connection may hold open, and only
 
 Deno.test("--max-sessions refuses sessions past the limit, and admits again once one leaves", async () => {
   const relay = await startRelay(["--max-sessions", "2"]);
-  const hash = Uint8Array.from(
-    relay.certificates.primary.fingerprint.match(/../g) ?? [],
-    (h) => parseInt(h, 16),
-  );
+  const hash = fingerprintBytes(relay.certificates.primary.fingerprint);
   const first = await client(relay);
   const second = await client(relay, "moq-lite-04");
   // WebTransport: the CONNECT is answered 503.

@@ -12,6 +12,7 @@
  * version negotiated through `wt-protocol` is moq-lite-05.
  */
 import { deepEqual, equal, ok } from "assert";
+import { concatBytes } from "../src/codec/buffer.ts";
 import { versionName } from "../src/codec/version.ts";
 import { loadConfig } from "../src/config.ts";
 import { Relay } from "../src/relay.ts";
@@ -192,16 +193,6 @@ function makeFrames(): Uint8Array<ArrayBuffer>[][] {
     }));
 }
 
-function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -307,7 +298,7 @@ Deno.test("Chromium to Chromium through the relay: @moq/net over WebTransport, e
   };
   await using pages = servePages({
     "/moq-page.js": bundle,
-    "/frames.bin": concat(frames.flat()),
+    "/frames.bin": concatBytes(frames.flat()),
     "/publisher": page({
       ...common,
       role: "publisher",

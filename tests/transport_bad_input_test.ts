@@ -3,7 +3,7 @@
  * code; the endpoint and a well-behaved client connected at the same time keep working.
  */
 import { equal, ok } from "assert";
-import { generateCertificate } from "../src/tls/certificate.ts";
+import { fingerprintBytes, generateCertificate } from "../src/tls/certificate.ts";
 import {
   decodeFrame,
   encodeFrame,
@@ -18,7 +18,7 @@ import { connectWebTransport } from "../src/transport/webtransport.ts";
 import { echo, readAll } from "./support/transport.ts";
 
 const cert = await generateCertificate(["localhost", "127.0.0.1"]);
-const hash = Uint8Array.from(cert.fingerprint.match(/../g) ?? [], (h) => parseInt(h, 16));
+const hash = fingerprintBytes(cert.fingerprint);
 
 function start() {
   const endpoint = Endpoint.listen({

@@ -3,11 +3,9 @@
  * server (an independent HTTP/3 implementation), and certificate renewal on a live endpoint.
  */
 import { equal } from "assert";
-import { generateCertificate } from "../src/tls/certificate.ts";
+import { fingerprintBytes, generateCertificate } from "../src/tls/certificate.ts";
 import { Endpoint } from "../src/transport/endpoint.ts";
 import { connectWebTransport } from "../src/transport/webtransport.ts";
-
-const hashOf = (hex: string) => Uint8Array.from(hex.match(/../g) ?? [], (h) => parseInt(h, 16));
 
 Deno.test("our client against Deno's built-in WebTransport server: handshake, protocol-less session, bidi echo", async () => {
   const cert = await generateCertificate(["127.0.0.1"]);
@@ -33,7 +31,7 @@ Deno.test("our client against Deno's built-in WebTransport server: handshake, pr
     return { wt, reader, r, w };
   })();
   const session = await connectWebTransport(new URL(`https://127.0.0.1:${quic.addr.port}/`), {
-    serverCertificateHashes: [hashOf(cert.fingerprint)],
+    serverCertificateHashes: [fingerprintBytes(cert.fingerprint)],
   });
   equal(session.protocol, "");
   const s = await session.openBi();
@@ -70,7 +68,7 @@ Deno.test("a renewed certificate is served to new connections without restarting
   })();
   const dial = (fingerprint: string) =>
     connectWebTransport(new URL(`https://127.0.0.1:${endpoint.addr.port}/`), {
-      serverCertificateHashes: [hashOf(fingerprint)],
+      serverCertificateHashes: [fingerprintBytes(fingerprint)],
     });
   await (await dial(first.fingerprint)).closed;
   endpoint.replaceCertificate(second.certPem, second.keyPem);

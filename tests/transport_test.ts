@@ -3,14 +3,14 @@
  * MoQ ALPN. The same stream checks run on both (and on WebSocket in websocket_test.ts).
  */
 import { deepEqual, equal, ok, rejects } from "assert";
-import { generateCertificate } from "../src/tls/certificate.ts";
+import { fingerprintBytes, generateCertificate } from "../src/tls/certificate.ts";
 import { Endpoint } from "../src/transport/endpoint.ts";
 import { type Session, StreamError } from "../src/transport/session.ts";
 import { echo, readAll } from "./support/transport.ts";
 import { ConnectRefused, connectWebTransport } from "../src/transport/webtransport.ts";
 
 const cert = await generateCertificate(["localhost", "127.0.0.1"]);
-const hash = Uint8Array.from(cert.fingerprint.match(/../g) ?? [], (h) => parseInt(h, 16));
+const hash = fingerprintBytes(cert.fingerprint);
 
 /** A server that accepts with the newest offered MoQ protocol and runs `serve` on the session. */
 function server(serve: (s: Session) => Promise<void>) {

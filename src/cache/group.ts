@@ -1,10 +1,13 @@
 /**
  * A group in the cache: an append-only list of frames, each an append-only list of payload
- * chunks exactly as they arrived (never copied, never re-encoded). Readers follow it while it
- * is being written, so a relay forwards partial groups, and partial frames, at once.
+ * chunks as they arrived (never re-encoded; copied once at most, when a complete frame is joined
+ * with its wire header for fan-out). Readers follow it while it is being written, so a relay
+ * forwards partial groups, and partial frames, at once.
  *
  * @module
  */
+
+import { concatBytes } from "../codec/buffer.ts";
 
 /** Largest group kept (upstream's cap); a group growing past it is cut off. */
 export const MAX_GROUP_BYTES = 32 * 1024 * 1024;
@@ -38,19 +41,13 @@ export const MAX_JOINED_FRAME = 256 * 1024;
 export function joinFrame(
   frame: Frame,
   form: number,
-  prefix: () => Uint8Array,
+  prefix: (frame: Frame) => Uint8Array,
 ): Uint8Array | undefined {
   const joined = frame.joined;
   if (joined) return joined.form === form ? joined.bytes : undefined;
   if (frame.received < frame.size || frame.size > MAX_JOINED_FRAME) return undefined;
-  const head = prefix();
-  const bytes = new Uint8Array(head.length + frame.size);
-  bytes.set(head);
-  let at = head.length;
-  for (const chunk of frame.chunks) {
-    bytes.set(chunk, at);
-    at += chunk.length;
-  }
+  const head = prefix(frame);
+  const bytes = concatBytes([head, ...frame.chunks]);
   frame.joined = { form, prefixLength: head.length, bytes };
   frame.chunks = frame.size > 0 ? [bytes.subarray(head.length)] : [];
   return bytes;

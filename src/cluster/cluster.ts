@@ -22,6 +22,7 @@ import { joinPath, stripPrefix } from "../codec/path.ts";
 import { logger } from "../log.ts";
 import { ORIGINS_PREFIX, type RelayContext } from "../session/context.ts";
 import { MoqSession } from "../session/session.ts";
+import { fingerprintBytes } from "../tls/certificate.ts";
 import type { Endpoint } from "../transport/endpoint.ts";
 import type { Session } from "../transport/session.ts";
 
@@ -51,10 +52,6 @@ export interface ClusterOptions {
 
 /** Runs a session the cluster opened (the relay counts it with its own). */
 export type SessionRunner = (session: MoqSession) => Promise<void>;
-
-function hexBytes(hex: string): Uint8Array {
-  return Uint8Array.from(hex.trim().match(/../g) ?? [], (h) => parseInt(h, 16));
-}
 
 /** One maintained connection to another relay, re-dialed with backoff until stopped. */
 class Link {
@@ -181,7 +178,7 @@ export class Cluster {
   async #dial(target: string): Promise<MoqSession> {
     const { token, tlsRoots, disableVerify } = this.#options;
     const query = `?cluster=${encodeURIComponent(token ?? "")}`;
-    const hashes = disableVerify ? [hexBytes(await this.#fingerprint(target))] : undefined;
+    const hashes = disableVerify ? [fingerprintBytes(await this.#fingerprint(target))] : undefined;
     const common = {
       caCerts: tlsRoots,
       serverCertificateHashes: hashes,

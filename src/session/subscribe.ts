@@ -272,18 +272,19 @@ async function deliver(
       const stamped = hasFrameTimestamps(version);
       let previous = 0;
       let frameIndex = 0;
-      // The frame header's form: the timestamp delta from 05 on, one fixed form before.
+      // A frame's header against the previous frame's timestamp (read before `previous` moves
+      // on), and its form: the timestamp delta from 05 on, one fixed form before.
       const form = (frame: Frame) => stamped ? frame.timestamp - previous : UNSTAMPED;
-      /** The frame's header, encoded only when asked (a joined frame already carries it). */
-      const frameHeader = (frame: Frame) => {
-        const timestampDelta = stamped ? frame.timestamp - previous : 0;
-        return () => encodeFrameHeader({ timestampDelta, size: frame.size }, version);
-      };
+      const frameHeader = (frame: Frame) =>
+        encodeFrameHeader({
+          timestampDelta: stamped ? frame.timestamp - previous : 0,
+          size: frame.size,
+        }, version);
       // A small first frame that is already complete goes out with the stream header, in the
       // stream's first write (an audio group is often just that).
       const first = group.frames[0];
       const firstBytes = first && first.size <= SMALL_FIRST_FRAME
-        ? joinFrame(first, form(first), frameHeader(first))
+        ? joinFrame(first, form(first), frameHeader)
         : undefined;
       const initial = encodeGroupHeader(
         { subscribeId: sub.id, sequence: group.sequence, frameStart: 0 },
@@ -317,18 +318,17 @@ async function deliver(
             // Dropped at a frame boundary: the group ends here, cleanly (Deno's QUIC resets carry
             // no code, so a FIN after a whole frame tells the peer more).
             if (delivery.abandoned || cancelled) return void stream.close().catch(() => {});
-            const header = frameHeader(frame);
-            // A complete frame: header and payload in one write, from a buffer shared by every
-            // subscriber of this header form.
-            const whole = joinFrame(frame, form(frame), header);
+            // A complete frame goes in one write, header and payload, from a buffer shared by
+            // every subscriber of this header form; otherwise the header, then the chunks.
+            const whole = joinFrame(frame, form(frame), frameHeader);
+            const lead = whole ?? frameHeader(frame);
             previous = frame.timestamp;
+            await write(stream, lead);
             if (whole) {
-              await write(stream, whole);
               written += frame.size;
               frameIndex++;
               continue;
             }
-            await write(stream, header());
             // Held for the whole frame: once complete, the frame's chunks may be replaced by
             // a joined copy, and this array still lists every chunk this loop has yet to send.
             const chunks = frame.chunks;

@@ -43,6 +43,11 @@ const RSA_ENCRYPTION_OID = "1.2.840.113549.1.1.1";
 /** DER NULL: the parameters field of rsaEncryption. */
 const DER_NULL = new Uint8Array([0x05, 0x00]).buffer;
 
+/** A hex SHA-256 fingerprint as bytes, the form `serverCertificateHashes` takes. */
+export function fingerprintBytes(hex: string): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(hex.trim().match(/../g) ?? [], (h) => parseInt(h, 16));
+}
+
 /** Lowercase hex SHA-256 of `der`. */
 export async function sha256Hex(der: Uint8Array<ArrayBuffer>): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", der));

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { concatBytes } from "../codec/buffer.ts";
 import { readVarintBig, varintSize, writeVarint } from "../codec/varint.ts";
 
 /** HTTP/3 and QPACK error codes used here (RFC 9114 section 8.1, RFC 9204 section 6). */
@@ -102,16 +103,6 @@ export const OUR_SETTINGS: readonly [number, number][] = [
   [Setting.WtEnabled, 1],
 ];
 
-function concatBytes(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** Encodes varints back to back. */
 export function varints(...values: (number | bigint)[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(values.reduce<number>((n, v) => n + varintSize(v), 0));
@@ -121,7 +112,7 @@ export function varints(...values: (number | bigint)[]): Uint8Array<ArrayBuffer>
 }
 
 export function encodeFrame(type: number, payload: Uint8Array): Uint8Array<ArrayBuffer> {
-  return concatBytes(varints(type, payload.length), payload);
+  return concatBytes([varints(type, payload.length), payload]);
 }
 
 /** A frame located in a buffer. */
@@ -231,7 +222,7 @@ export function encodeCloseCapsule(code: number, reason: string): Uint8Array<Arr
   const value = new Uint8Array(4 + text.length);
   new DataView(value.buffer).setUint32(0, code >>> 0);
   value.set(text, 4);
-  const capsule = concatBytes(varints(CapsuleType.CloseWebTransportSession, value.length), value);
+  const capsule = concatBytes([varints(CapsuleType.CloseWebTransportSession, value.length), value]);
   return encodeFrame(FrameType.Data, capsule);
 }
 

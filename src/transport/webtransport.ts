@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { concatBytes } from "../codec/buffer.ts";
 import { logger } from "../log.ts";
 import {
   CapsuleType,
@@ -63,11 +64,7 @@ const CLOSE_WAIT_MS = 1000;
 const mapError = (e: unknown): StreamError => quicStreamError(e, true);
 
 function joined(a: Uint8Array, b: Uint8Array | undefined): Uint8Array {
-  if (!b || b.length === 0) return a;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
+  return b && b.length > 0 ? concatBytes([a, b]) : a;
 }
 
 function headerMap(fields: [string, string][]): Headers {

@@ -1,4 +1,6 @@
 /** Hex helpers for byte-exact tests: `hex("01 0a ff")` and `toHex(bytes)`. */
+import { concatBytes } from "../../src/codec/buffer.ts";
+
 export function hex(text: string): Uint8Array<ArrayBuffer> {
   const clean = text.replace(/\s+/g, "");
   if (clean.length % 2 !== 0 || /[^0-9a-fA-F]/.test(clean)) throw new Error(`bad hex: ${text}`);
@@ -12,11 +14,5 @@ export function toHex(bytes: Uint8Array): string {
 }
 
 export function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }

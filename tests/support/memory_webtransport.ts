@@ -26,6 +26,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../src/codec/buffer.ts";
 
 /** Which end of the pair. The client is whoever calls `connect`; the server calls `accept`. */
 export type Side = "client" | "server";
@@ -145,18 +146,6 @@ function codeOf(reason: unknown): number {
   return 0;
 }
 
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const chunk of chunks) length += chunk.byteLength;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
-}
-
 /** One direction of a stream: a writable on the sender, a readable on the receiver. */
 class Pipe {
   readonly readable: ReadableStream<Uint8Array>;
@@ -196,7 +185,7 @@ class Pipe {
   }
 
   record(): DirectionRecord {
-    const base = { bytes: concat(this.#chunks), end: this.#end };
+    const base = { bytes: concatBytes(this.#chunks), end: this.#end };
     return this.#code === undefined ? base : { ...base, code: this.#code };
   }
 

@@ -13,6 +13,7 @@ import { DEFAULT_SESSION_LIMITS, randomHop, type RelayContext } from "../../src/
 import { MoqSession } from "../../src/session/session.ts";
 import { Version } from "../../src/codec/version.ts";
 import { Endpoint } from "../../src/transport/endpoint.ts";
+import { fingerprintBytes } from "../../src/tls/certificate.ts";
 
 export interface OwnClient extends AsyncDisposable {
   readonly session: MoqSession;
@@ -29,6 +30,17 @@ export interface OwnClient extends AsyncDisposable {
     track: string,
   ): AsyncGenerator<{ sequence: number; frames: Uint8Array[] }>;
   close(): Promise<void>;
+}
+
+/** The context of a session of our own client: its own origin and cache, default limits. */
+export function ownClientContext(): RelayContext {
+  return {
+    origin: new Origin(),
+    budget: new CacheBudget(),
+    hop: randomHop(),
+    limits: DEFAULT_SESSION_LIMITS,
+    cluster: { token: undefined, role: "node" },
+  };
 }
 
 function collect(group: Group): Uint8Array[] {
@@ -61,7 +73,7 @@ export async function connectOwnClient(
     host?: string;
   },
 ): Promise<OwnClient> {
-  const hash = Uint8Array.from(options.fingerprint.match(/../g) ?? [], (h) => parseInt(h, 16));
+  const hash = fingerprintBytes(options.fingerprint);
   const cert = await (await import("../../src/tls/certificate.ts")).generateCertificate([
     "127.0.0.1",
   ]);
@@ -83,13 +95,7 @@ export async function connectOwnClient(
     serverCertificateHashes: [hash],
     rawQuic: kind === "quic",
   });
-  const context: RelayContext = {
-    origin: new Origin(),
-    budget: new CacheBudget(),
-    hop: randomHop(),
-    limits: DEFAULT_SESSION_LIMITS,
-    cluster: { token: undefined, role: "node" },
-  };
+  const context = ownClientContext();
   const session = new MoqSession(transport, context, {
     role: "client",
     path,

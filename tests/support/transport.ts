@@ -1,16 +1,11 @@
 /** Shared helpers for transport tests: read a stream to its end, and an echo server. */
+import { concatBytes } from "../../src/codec/buffer.ts";
 import type { RecvStream, Session } from "../../src/transport/session.ts";
 
 export async function readAll(stream: RecvStream): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   for (let chunk = await stream.read(); chunk; chunk = await stream.read()) parts.push(chunk);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 export /** Echo server: echoes bidi streams, reads uni streams to their end and answers on a uni stream. */
