@@ -8,6 +8,7 @@ import { parseArgs } from "cli-args";
 import { fingerprintBytes, generateCertificate } from "../src/tls/certificate.ts";
 import { Endpoint } from "../src/transport/endpoint.ts";
 import type { Session } from "../src/transport/session.ts";
+import { ALPNS } from "../src/codec/version.ts";
 
 const { values } = parseArgs({
   options: {
@@ -36,6 +37,7 @@ async function run(kind: "webtransport" | "quic") {
     port: 0,
     certPem: cert.certPem,
     keyPem: cert.keyPem,
+    alpns: ALPNS,
   });
   const done = new Promise<{ bulk: number; short: number }>((resolve) => {
     (async () => {
@@ -64,6 +66,7 @@ async function run(kind: "webtransport" | "quic") {
     port: 0,
     certPem: cert.certPem,
     keyPem: cert.keyPem,
+    alpns: ALPNS,
   });
   const url = new URL(
     `${kind === "webtransport" ? "https" : "moql"}://127.0.0.1:${server.addr.port}/`,

@@ -24,6 +24,7 @@ import { CertificateStore } from "./tls/store.ts";
 import { Endpoint } from "./transport/endpoint.ts";
 import type { IncomingSession, Session } from "./transport/session.ts";
 import { serveWeb, type WebServer } from "./web/server.ts";
+import { ALPNS } from "./codec/version.ts";
 
 const log = logger("relay");
 /** Binds tried for port 0, where UDP and TCP must get the same port number. */
@@ -117,6 +118,7 @@ export class Relay implements AsyncDisposable {
         port: config.bind.port,
         certPem: primary.certPem,
         keyPem: primary.keyPem,
+        alpns: ALPNS,
         limits: config.limits.maxStreams === undefined ? {} : {
           maxIncomingBidiStreams: config.limits.maxStreams,
           maxIncomingUniStreams: config.limits.maxStreams,

@@ -9,7 +9,7 @@
  * stops), `D` (bidi Chromium echoes). Both sides record what they saw; the test asserts both.
  */
 import { deepEqual, equal, ok } from "assert";
-import { chooseAlpn } from "../src/codec/version.ts";
+import { ALPNS, chooseAlpn } from "../src/codec/version.ts";
 import { generateCertificate } from "../src/tls/certificate.ts";
 import { Endpoint } from "../src/transport/endpoint.ts";
 import {
@@ -472,6 +472,7 @@ Deno.test("Chromium speaks WebTransport with our endpoint: FIN, echo, 1000 strea
     port: 0,
     certPem: cert.certPem,
     keyPem: cert.keyPem,
+    alpns: ALPNS,
   });
   const server = serveSessions(endpoint, obs);
   const base = `https://127.0.0.1:${endpoint.addr.port}`;

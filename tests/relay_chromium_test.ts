@@ -12,7 +12,7 @@
  * version negotiated through `wt-protocol` is moq-lite-05.
  */
 import { deepEqual, equal, ok } from "assert";
-import { concatBytes } from "../src/codec/buffer.ts";
+import { concatBytes } from "../src/bytes/concat.ts";
 import { versionName } from "../src/codec/version.ts";
 import { loadConfig } from "../src/config.ts";
 import { Relay } from "../src/relay.ts";

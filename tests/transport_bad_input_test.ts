@@ -16,6 +16,7 @@ import { DEFAULT_TRANSPORT_LIMITS, Endpoint } from "../src/transport/endpoint.ts
 import { decodeFieldSection, encodeFieldSection } from "../src/transport/qpack.ts";
 import { connectWebTransport } from "../src/transport/webtransport.ts";
 import { echo, readAll } from "./support/transport.ts";
+import { ALPNS } from "../src/codec/version.ts";
 
 const cert = await generateCertificate(["localhost", "127.0.0.1"]);
 const hash = fingerprintBytes(cert.fingerprint);
@@ -26,6 +27,7 @@ function start() {
     port: 0,
     certPem: cert.certPem,
     keyPem: cert.keyPem,
+    alpns: ALPNS,
     limits: {
       h3: {
         maxPendingStreams: 64,

@@ -6,6 +6,7 @@ import { equal } from "assert";
 import { fingerprintBytes, generateCertificate } from "../src/tls/certificate.ts";
 import { Endpoint } from "../src/transport/endpoint.ts";
 import { connectWebTransport } from "../src/transport/webtransport.ts";
+import { ALPNS } from "../src/codec/version.ts";
 
 Deno.test("our client against Deno's built-in WebTransport server: handshake, protocol-less session, bidi echo", async () => {
   const cert = await generateCertificate(["127.0.0.1"]);
@@ -59,6 +60,7 @@ Deno.test("a renewed certificate is served to new connections without restarting
     port: 0,
     certPem: first.certPem,
     keyPem: first.keyPem,
+    alpns: ALPNS,
   });
   const accepting = (async () => {
     for (let i = await endpoint.accept(); i; i = await endpoint.accept()) {

@@ -8,6 +8,7 @@ import { Endpoint } from "../src/transport/endpoint.ts";
 import { type Session, StreamError } from "../src/transport/session.ts";
 import { echo, readAll } from "./support/transport.ts";
 import { ConnectRefused, connectWebTransport } from "../src/transport/webtransport.ts";
+import { ALPNS } from "../src/codec/version.ts";
 
 const cert = await generateCertificate(["localhost", "127.0.0.1"]);
 const hash = fingerprintBytes(cert.fingerprint);
@@ -19,6 +20,7 @@ function server(serve: (s: Session) => Promise<void>) {
     port: 0,
     certPem: cert.certPem,
     keyPem: cert.keyPem,
+    alpns: ALPNS,
   });
   const served: Promise<void>[] = [];
   const loop = (async () => {
@@ -129,6 +131,7 @@ Deno.test("webtransport: a refused CONNECT gets its HTTP status", async () => {
     port: 0,
     certPem: cert.certPem,
     keyPem: cert.keyPem,
+    alpns: ALPNS,
   });
   const loop = (async () => {
     const incoming = await endpoint.accept();

@@ -10,6 +10,7 @@ import type { Session } from "../src/transport/session.ts";
 import { offeredApplicationProtocols } from "../src/transport/websocket.ts";
 import { serveWeb } from "../src/web/server.ts";
 import { echo } from "./support/transport.ts";
+import { ALPNS } from "../src/codec/version.ts";
 
 const cert = await generateCertificate(["localhost", "127.0.0.1"]);
 
@@ -22,6 +23,7 @@ function relayLike(
     port: 0,
     certPem: cert.certPem,
     keyPem: cert.keyPem,
+    alpns: ALPNS,
   });
   const web = serveWeb({
     hostname: "127.0.0.1",

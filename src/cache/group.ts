@@ -7,7 +7,7 @@
  * @module
  */
 
-import { concatBytes } from "../codec/buffer.ts";
+import { concatBytes } from "../bytes/concat.ts";
 
 /** Largest group kept (upstream's cap); a group growing past it is cut off. */
 export const MAX_GROUP_BYTES = 32 * 1024 * 1024;

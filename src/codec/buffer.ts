@@ -7,6 +7,8 @@
 import { boundsError, decodeError } from "./error.ts";
 import { readVarint, readVarintBig, varintSize, writeVarint } from "./varint.ts";
 
+export { concatBytes } from "../bytes/concat.ts";
+
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 const utf8Encoder = new TextEncoder();
 
@@ -98,19 +100,6 @@ export class Reader {
       throw decodeError(`${what}: ${this.end - this.offset} unexpected trailing byte(s)`);
     }
   }
-}
-
-/** The bytes of `parts`, one after another, in one new buffer. */
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** Appends fields to a growable buffer. */

@@ -6,7 +6,7 @@
  */
 import { type Decoded, decodeError } from "../codec/mod.ts";
 import type { RecvStream } from "../transport/session.ts";
-import { ByteBuffer } from "../transport/queue.ts";
+import { ByteBuffer } from "../bytes/byte_buffer.ts";
 
 export type Decoder<T> = (buf: Uint8Array, offset: number) => Decoded<T> | undefined;
 

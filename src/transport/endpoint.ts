@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { ALPNS } from "../codec/version.ts";
 import { logger } from "../log.ts";
 import { DEFAULT_H3_LIMITS, type H3Limits } from "./h3_connection.ts";
 import { QuicSession } from "./quic.ts";
@@ -49,8 +48,8 @@ export interface EndpointOptions {
   port: number;
   certPem: string;
   keyPem: string;
-  /** MoQ ALPNs served on raw QUIC, most preferred first. */
-  alpns?: readonly string[];
+  /** The application's ALPNs served on raw QUIC besides `h3`, most preferred first. */
+  alpns: readonly string[];
   limits?: Partial<TransportLimits>;
 }
 
@@ -130,7 +129,7 @@ export class Endpoint implements AsyncDisposable {
   /** Binds the UDP port and starts accepting. */
   static listen(options: EndpointOptions): Endpoint {
     const limits = { ...DEFAULT_TRANSPORT_LIMITS, ...options.limits };
-    const alpns = options.alpns ?? ALPNS;
+    const alpns = options.alpns;
     const quic = new Deno.QuicEndpoint({ hostname: options.hostname, port: options.port });
     const listener = quic.listen({
       cert: options.certPem,

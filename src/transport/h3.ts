@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { concatBytes } from "../codec/buffer.ts";
-import { readVarintBig, varintSize, writeVarint } from "../codec/varint.ts";
+import { concatBytes } from "../bytes/concat.ts";
+import { readVarintBig, varintSize, writeVarint } from "../bytes/varint.ts";
 
 /** HTTP/3 and QPACK error codes used here (RFC 9114 section 8.1, RFC 9204 section 6). */
 export const H3Code = {

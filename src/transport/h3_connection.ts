@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { readVarintBig } from "../codec/varint.ts";
+import { readVarintBig } from "../bytes/varint.ts";
 import { logger } from "../log.ts";
 import {
   decodeFrame,
@@ -18,7 +18,7 @@ import {
   UniStreamType,
   varints,
 } from "./h3.ts";
-import { ByteBuffer } from "./queue.ts";
+import { ByteBuffer } from "../bytes/byte_buffer.ts";
 import { nextIncoming } from "./quic.ts";
 import { readHeader, type StreamHeader } from "./streams.ts";
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { concatBytes } from "../codec/buffer.ts";
+import { concatBytes } from "../bytes/concat.ts";
 import { logger } from "../log.ts";
 import {
   CapsuleType,
@@ -32,7 +32,8 @@ import {
   type RequestStream,
 } from "./h3_connection.ts";
 import { decodeFieldSection, encodeFieldSection, QpackError } from "./qpack.ts";
-import { AsyncQueue, ByteBuffer } from "./queue.ts";
+import { ByteBuffer } from "../bytes/byte_buffer.ts";
+import { AsyncQueue } from "./queue.ts";
 import {
   abandonOpen,
   type BiStream,

@@ -1,5 +1,5 @@
 /** Hex helpers for byte-exact tests: `hex("01 0a ff")` and `toHex(bytes)`. */
-import { concatBytes } from "../../src/codec/buffer.ts";
+import { concatBytes } from "../../src/bytes/concat.ts";
 
 export function hex(text: string): Uint8Array<ArrayBuffer> {
   const clean = text.replace(/\s+/g, "");

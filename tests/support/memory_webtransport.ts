@@ -26,7 +26,7 @@
  *
  * @module
  */
-import { concatBytes } from "../../src/codec/buffer.ts";
+import { concatBytes } from "../../src/bytes/concat.ts";
 
 /** Which end of the pair. The client is whoever calls `connect`; the server calls `accept`. */
 export type Side = "client" | "server";

@@ -1,5 +1,5 @@
 /** Shared helpers for transport tests: read a stream to its end, and an echo server. */
-import { concatBytes } from "../../src/codec/buffer.ts";
+import { concatBytes } from "../../src/bytes/concat.ts";
 import type { RecvStream, Session } from "../../src/transport/session.ts";
 
 export async function readAll(stream: RecvStream): Promise<Uint8Array> {
