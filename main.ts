@@ -1,6 +1,7 @@
 /**
  * moq-relay: a Media over QUIC (moq-lite) relay. Parses settings, loads the relay, runs it.
- * Bad settings print one line and exit with code 2.
+ * Bad settings, and anything else that stops the relay from starting (a file it cannot read, a
+ * port it cannot bind), print one line and exit with code 2 before the relay serves anyone.
  *
  * @module
  */
@@ -28,6 +29,16 @@ function keepRunning(): void {
   });
 }
 
+/** The one line a start-up failure prints. */
+function startupMessage(e: unknown): string {
+  if (e instanceof ConfigError || e instanceof CertificateError) return e.message;
+  if (e instanceof Deno.errors.AddrInUse) {
+    return `cannot listen: the address is in use (${e.message})`;
+  }
+  if (e instanceof Deno.errors.PermissionDenied) return `cannot listen: ${e.message}`;
+  return `cannot start: ${e instanceof Error ? e.message : String(e)}`;
+}
+
 async function main(args: string[]): Promise<void> {
   let relay: Relay;
   try {
@@ -37,16 +48,16 @@ async function main(args: string[]): Promise<void> {
       return;
     }
     setupLogging(command.config.log.level, command.config.log.format);
-    keepRunning();
     relay = await Relay.load(command.config);
+    const stop = () => void relay.close().then(() => Deno.exit(0));
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+    relay.start();
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof CertificateError) fail(e.message);
-    throw e;
+    fail(startupMessage(e).split("\n")[0] ?? "cannot start");
   }
-  const stop = () => void relay.close().then(() => Deno.exit(0));
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
-  relay.start();
+  // From here on a bug in one session must not end the relay.
+  keepRunning();
 }
 
 if (import.meta.main) await main(Deno.args);

@@ -10,7 +10,14 @@
 import { parseArgs } from "cli-args";
 import { parse as parseToml } from "smol-toml";
 import denoJson from "../deno.json" with { type: "json" };
+import { type CacheLimits, DEFAULT_CACHE_LIMITS } from "./cache/budget.ts";
 import { LOG_LEVELS, type LogFormat, type LogLevel, shiftLevel } from "./log.ts";
+import { DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_LIMITS } from "./session/context.ts";
+import { DEFAULT_TRANSPORT_LIMITS } from "./transport/endpoint.ts";
+
+const DEFAULT_BIND = "[::]:4443";
+const DEFAULT_LOG_LEVEL: LogLevel = "info";
+const DEFAULT_LOG_FORMAT: LogFormat = "text";
 
 /** The program's version, from `deno.json`. */
 export const VERSION: string = denoJson.version;
@@ -54,18 +61,17 @@ export interface Config {
     token: string | undefined;
   };
   log: { level: LogLevel; format: LogFormat };
-  /** Cache bounds; unset fields take the relay's defaults. */
-  cache: { maxBytes?: number; maxAgeMs?: number };
-  /** Per-connection limits; unset fields take the relay's defaults. */
+  cache: CacheLimits;
+  /** Per-connection limits. */
   limits: {
-    maxSubscriptions?: number;
-    maxAnnouncements?: number;
-    maxGroupStreams?: number;
-    maxLagBytes?: number;
+    maxSubscriptions: number;
+    maxAnnouncements: number;
+    maxGroupStreams: number;
+    maxLagBytes: number;
     /** QUIC stream credit per connection and kind (a transport limit, not a session one). */
-    maxStreams?: number;
+    maxStreams: number;
     /** Sessions served at once (a relay limit). */
-    maxSessions?: number;
+    maxSessions: number;
   };
   dev: boolean;
   /** The config file that was read, if any. */
@@ -101,7 +107,7 @@ const OPTIONS = {
     kind: "string",
     arg: "ADDR",
     help: "QUIC (UDP) and HTTP (TCP) listen address",
-    shown: "[::]:4443",
+    shown: DEFAULT_BIND,
   },
   "tls-cert": {
     kind: "list",
@@ -136,44 +142,45 @@ const OPTIONS = {
   "cluster-node": {
     kind: "string",
     arg: "HOST",
-    help: "host:port by which other relays reach this one; without it, a read-only member",
+    help: "host[:port] by which other relays reach this one (no port, or 0: the bound port); " +
+      "without it, a read-only member",
   },
   "cache-max-bytes": {
     kind: "string",
     arg: "SIZE",
     help: "total cached payload across all tracks (e.g. 512MiB); oldest groups go first",
-    shown: "256MiB",
+    shown: formatSize(DEFAULT_CACHE_LIMITS.maxBytes),
   },
   "cache-max-age": {
     kind: "string",
     arg: "DURATION",
     help: "drop non-latest cached groups older than this (e.g. 30s)",
-    shown: "30s",
+    shown: formatDuration(DEFAULT_CACHE_LIMITS.maxAgeMs),
   },
   "max-sessions": {
     kind: "string",
     arg: "N",
     help: "sessions (connections) served at once, cluster links included; more are refused " +
       "(WebTransport: 503); each idle one costs about 160 KiB",
-    shown: "10000",
+    shown: String(DEFAULT_MAX_SESSIONS),
   },
   "max-subscriptions": {
     kind: "string",
     arg: "N",
     help: "subscriptions one connection may hold open",
-    shown: "4096",
+    shown: String(DEFAULT_SESSION_LIMITS.maxSubscriptions),
   },
   "max-announcements": {
     kind: "string",
     arg: "N",
     help: "broadcasts one connection may announce",
-    shown: "1024",
+    shown: String(DEFAULT_SESSION_LIMITS.maxAnnouncements),
   },
   "max-group-streams": {
     kind: "string",
     arg: "N",
     help: "group streams written to one connection at once (older groups dropped first)",
-    shown: "512",
+    shown: String(DEFAULT_SESSION_LIMITS.maxGroupStreams),
   },
   "max-streams": {
     kind: "string",
@@ -181,13 +188,13 @@ const OPTIONS = {
     help: "QUIC streams a peer may hold open at once on one connection, per kind " +
       "(bidirectional: subscriptions and announcements; unidirectional: groups); " +
       "every connection reserves memory for them up front",
-    shown: "256",
+    shown: String(DEFAULT_TRANSPORT_LIMITS.maxIncomingBidiStreams),
   },
   "max-lag-bytes": {
     kind: "string",
     arg: "SIZE",
     help: "cached bytes a subscriber may lag behind before its oldest groups are dropped",
-    shown: "16MiB",
+    shown: formatSize(DEFAULT_SESSION_LIMITS.maxLagBytes),
   },
   "cluster-token": {
     kind: "string",
@@ -200,9 +207,14 @@ const OPTIONS = {
     kind: "string",
     arg: "LEVEL",
     help: `log level: ${LOG_LEVELS.join(", ")}`,
-    shown: "info",
+    shown: DEFAULT_LOG_LEVEL,
   },
-  "log-format": { kind: "string", arg: "FORMAT", help: "log format: text or json", shown: "text" },
+  "log-format": {
+    kind: "string",
+    arg: "FORMAT",
+    help: "log format: text or json",
+    shown: DEFAULT_LOG_FORMAT,
+  },
   dev: {
     kind: "boolean",
     help: "development mode: generate a certificate if none is given",
@@ -232,6 +244,17 @@ function spec(name: OptionName): OptionSpec {
 export function envName(name: string): string {
   return `MOQ_${name.toUpperCase().replaceAll("-", "_")}`;
 }
+
+/** Every option as `--help` and the README show it: flag, variable (if any), default (if any). */
+export const OPTION_TABLE: readonly { flag: string; variable?: string; shown?: string }[] = NAMES
+  .map((name) => {
+    const s = spec(name);
+    return {
+      flag: `--${name}`,
+      ...(s.setting === false ? {} : { variable: envName(name) }),
+      ...(s.shown ? { shown: s.shown } : {}),
+    };
+  });
 
 /** The `--help` text: every flag with its variable and default. */
 export function helpText(): string {
@@ -442,7 +465,7 @@ function buildConfig(
   const bindSource = str("bind");
   const bind = bindSource
     ? parseHostPort(String(bindSource.value), bindSource.source, true)
-    : { hostname: "::", port: 4443 };
+    : parseHostPort(DEFAULT_BIND, "default", true);
 
   const certs = pick("tls-cert");
   const keys = pick("tls-key");
@@ -472,7 +495,7 @@ function buildConfig(
   }
 
   const levelSource = str("log-level");
-  let level: LogLevel = "info";
+  let level: LogLevel = DEFAULT_LOG_LEVEL;
   if (levelSource) {
     const text = String(levelSource.value).toLowerCase().replace(/^warn$/, "warning");
     const found = LOG_LEVELS.find((l) => l === text);
@@ -488,7 +511,7 @@ function buildConfig(
   level = shiftLevel(level, count("verbose") - count("quiet"));
 
   const formatSource = str("log-format");
-  const format = formatSource ? String(formatSource.value) : "text";
+  const format = formatSource ? String(formatSource.value) : DEFAULT_LOG_FORMAT;
   if (format !== "text" && format !== "json") {
     throw new ConfigError(
       `${formatSource?.source}: "${format}" is not a log format (text or json)`,
@@ -509,17 +532,19 @@ function buildConfig(
     return Number(text);
   };
   const ageSource = pick("cache-max-age");
-  const cache = {
-    maxBytes: size("cache-max-bytes"),
-    maxAgeMs: ageSource ? parseDuration(String(ageSource.value), ageSource.source) : undefined,
+  const cache: CacheLimits = {
+    maxBytes: size("cache-max-bytes") ?? DEFAULT_CACHE_LIMITS.maxBytes,
+    maxAgeMs: ageSource
+      ? parseDuration(String(ageSource.value), ageSource.source)
+      : DEFAULT_CACHE_LIMITS.maxAgeMs,
   };
   const limits = {
-    maxSubscriptions: integer("max-subscriptions"),
-    maxAnnouncements: integer("max-announcements"),
-    maxGroupStreams: integer("max-group-streams"),
-    maxLagBytes: size("max-lag-bytes"),
-    maxStreams: integer("max-streams"),
-    maxSessions: integer("max-sessions"),
+    maxSubscriptions: integer("max-subscriptions") ?? DEFAULT_SESSION_LIMITS.maxSubscriptions,
+    maxAnnouncements: integer("max-announcements") ?? DEFAULT_SESSION_LIMITS.maxAnnouncements,
+    maxGroupStreams: integer("max-group-streams") ?? DEFAULT_SESSION_LIMITS.maxGroupStreams,
+    maxLagBytes: size("max-lag-bytes") ?? DEFAULT_SESSION_LIMITS.maxLagBytes,
+    maxStreams: integer("max-streams") ?? DEFAULT_TRANSPORT_LIMITS.maxIncomingBidiStreams,
+    maxSessions: integer("max-sessions") ?? DEFAULT_MAX_SESSIONS,
   };
 
   const clusterRoot = str("cluster-root");
@@ -541,8 +566,8 @@ function buildConfig(
       token: str("cluster-token") ? String(str("cluster-token")?.value) : undefined,
     },
     log: { level, format },
-    cache: dropUndefined(cache),
-    limits: dropUndefined(limits),
+    cache,
+    limits,
     dev,
     configFile,
   };
@@ -609,12 +634,6 @@ export function parseHostPort(text: string, source: string, portRequired: boolea
   return { hostname, port: Number(portText) };
 }
 
-function dropUndefined<T extends Record<string, number | undefined>>(record: T): Partial<T> {
-  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as Partial<
-    T
-  >;
-}
-
 const SIZE_UNITS: Record<string, number> = {
   "": 1,
   b: 1,
@@ -629,6 +648,17 @@ const SIZE_UNITS: Record<string, number> = {
   g: 1024 ** 3,
 };
 
+/**
+ * `host` or `host:0` -> `host:<port>`: the address a node advertises, on the port it bound when
+ * none (or 0) was given.
+ */
+export function withPort(text: string, port: number): string {
+  const parsed = parseHostPort(text, "address", false);
+  const given = /\]:\d+$/.test(text) || (!text.startsWith("[") && text.includes(":"));
+  const host = parsed.hostname.includes(":") ? `[${parsed.hostname}]` : parsed.hostname;
+  return given && parsed.port !== 0 ? `${host}:${parsed.port}` : `${host}:${port}`;
+}
+
 /** Parses `1048576`, `512MiB`, `1GB`, `64k` into bytes. */
 export function parseSize(text: string, source: string): number {
   const match = text.trim().match(/^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/);
@@ -639,7 +669,23 @@ export function parseSize(text: string, source: string): number {
   return Math.floor(Number(match[1]) * unit);
 }
 
+/** `268435456` -> `256MiB`: the largest binary unit that divides the size, as `--help` shows it. */
+export function formatSize(bytes: number): string {
+  for (const [unit, scale] of [["GiB", 1024 ** 3], ["MiB", 1024 ** 2], ["KiB", 1024]] as const) {
+    if (bytes >= scale && bytes % scale === 0) return `${bytes / scale}${unit}`;
+  }
+  return String(bytes);
+}
+
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `30000` -> `30s`: the largest unit that divides the duration. */
+export function formatDuration(ms: number): string {
+  for (const [unit, scale] of [["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) {
+    if (ms >= scale && ms % scale === 0) return `${ms / scale}${unit}`;
+  }
+  return `${ms}ms`;
+}
 
 /** Parses `30s`, `500ms`, `2m`, `1h` into milliseconds. */
 export function parseDuration(text: string, source: string): number {

@@ -7,18 +7,22 @@
  *
  * @module
  */
-import { CacheBudget, type CacheLimits, DEFAULT_CACHE_LIMITS } from "./cache/budget.ts";
+import { CacheBudget } from "./cache/budget.ts";
 import { Origin } from "./cache/origin.ts";
+import { type OriginView, RootedView } from "./cache/view.ts";
 import { Cluster } from "./cluster/cluster.ts";
+import { ClusterPolicy } from "./cluster/policy.ts";
 import { chooseAlpn } from "./codec/version.ts";
-import type { Config } from "./config.ts";
+import { type Config, withPort } from "./config.ts";
 import {
   DEFAULT_SESSION_LIMITS,
   randomHop,
-  type RelayContext,
+  type ScopeRequest,
+  type SessionContext,
   type SessionLimits,
 } from "./session/context.ts";
 import { MoqSession } from "./session/session.ts";
+import { listenOnOnePort } from "./listen.ts";
 import { logger } from "./log.ts";
 import { CertificateStore } from "./tls/store.ts";
 import { Endpoint } from "./transport/endpoint.ts";
@@ -27,19 +31,23 @@ import { serveWeb, type WebServer } from "./web/server.ts";
 import { ALPNS } from "./codec/version.ts";
 
 const log = logger("relay");
-/** Binds tried for port 0, where UDP and TCP must get the same port number. */
-const BIND_ATTEMPTS = 20;
-/** Sessions served at once unless --max-sessions says otherwise. */
-export const DEFAULT_MAX_SESSIONS = 10_000;
 
 export function formatAddress(hostname: string, port: number): string {
   return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+}
+
+/** What the relay's sessions share, and the routing table they share it through. */
+export interface RelayContext extends SessionContext {
+  readonly origin: Origin;
 }
 
 export class Relay implements AsyncDisposable {
   readonly config: Config;
   readonly certificates: CertificateStore;
   readonly context: RelayContext;
+  readonly policy: ClusterPolicy;
+  /** Views handed to cluster links (for stats). */
+  readonly #links = new WeakSet<OriginView>();
   readonly #sessions = new Set<MoqSession>();
   /** Sessions being accepted (counted against --max-sessions before they are tracked). */
   #accepting = 0;
@@ -52,23 +60,48 @@ export class Relay implements AsyncDisposable {
   private constructor(config: Config, certificates: CertificateStore) {
     this.config = config;
     this.certificates = certificates;
-    const cache: CacheLimits = { ...DEFAULT_CACHE_LIMITS, ...config.cache };
-    const limits: SessionLimits = { ...DEFAULT_SESSION_LIMITS, ...config.limits };
+    const limits: SessionLimits = {
+      ...DEFAULT_SESSION_LIMITS,
+      maxSubscriptions: config.limits.maxSubscriptions,
+      maxAnnouncements: config.limits.maxAnnouncements,
+      maxGroupStreams: config.limits.maxGroupStreams,
+      maxLagBytes: config.limits.maxLagBytes,
+    };
+    this.policy = new ClusterPolicy(
+      config.cluster.token,
+      // A member without --cluster-node cannot be reached: its broadcasts stay local.
+      config.cluster.root === undefined
+        ? "root"
+        : config.cluster.node === undefined
+        ? "member"
+        : "node",
+    );
+    const origin = new Origin();
     this.context = {
-      origin: new Origin(),
-      budget: new CacheBudget(cache),
+      origin,
+      budget: new CacheBudget(config.cache),
       hop: randomHop(),
       limits,
-      cluster: {
-        token: config.cluster.token,
-        // A member without --cluster-node cannot be reached: its broadcasts stay local.
-        role: config.cluster.root === undefined
-          ? "root"
-          : config.cluster.node === undefined
-          ? "member"
-          : "node",
-      },
+      scope: (request) => this.#scope(origin, request),
     };
+  }
+
+  /** The view of a session that connected to us: a cluster link, or an ordinary client. */
+  #scope(origin: Origin, { root, params, log: sessionLog }: ScopeRequest): OriginView {
+    const base = new RootedView(origin, root);
+    const presented = params.get("cluster");
+    if (!this.policy.isLink(presented)) {
+      if (presented !== null) sessionLog.warn("a session presented a wrong cluster token");
+      return this.policy.client(base, sessionLog);
+    }
+    return this.linkView(base);
+  }
+
+  /** The view of a cluster link (either direction). */
+  linkView(base: OriginView): OriginView {
+    const view = this.policy.link(base);
+    this.#links.add(view);
+    return view;
   }
 
   /** Sessions currently open. */
@@ -78,7 +111,11 @@ export class Relay implements AsyncDisposable {
 
   /** Loads certificates and checks everything a bad setting could break. */
   static async load(config: Config): Promise<Relay> {
-    const certificates = await CertificateStore.load(config.tls);
+    const certificates = await CertificateStore.load({
+      certificates: config.tls.certificates,
+      generate: config.tls.generate,
+      roots: config.tls.roots,
+    });
     return new Relay(config, certificates);
   }
 
@@ -91,59 +128,34 @@ export class Relay implements AsyncDisposable {
   /** Binds UDP and TCP on the configured port number and starts serving. */
   start(): void {
     const { config } = this;
-    if (config.tls.disableVerify) {
-      log.warn(
-        "--tls-disable-verify: certificates of other relays are NOT verified (development only)",
-      );
-    }
     const primary = this.certificates.primary;
-    for (const cert of this.certificates.certificates) {
-      log.info("certificate {names} fingerprint {fingerprint}", {
-        names: cert.names.join(","),
-        fingerprint: cert.fingerprint,
-        expires: cert.notAfter.toISOString(),
-        generated: cert.generated,
-      });
-    }
-    if (this.certificates.certificates.length > 1) {
-      // Deno 2.9.6's QUIC and HTTPS listeners take one certificate each, with no SNI callback.
-      log.warn("several certificates configured: Deno's listeners serve only the first ({names})", {
-        names: primary.names.join(","),
-      });
-    }
-    let endpoint: Endpoint;
-    for (let attempt = 1;; attempt++) {
-      const quic = Endpoint.listen({
-        hostname: config.bind.hostname,
-        port: config.bind.port,
-        certPem: primary.certPem,
-        keyPem: primary.keyPem,
-        alpns: ALPNS,
-        limits: config.limits.maxStreams === undefined ? {} : {
-          maxIncomingBidiStreams: config.limits.maxStreams,
-          maxIncomingUniStreams: config.limits.maxStreams,
-        },
-      });
-      try {
-        this.#web = serveWeb({
+    const { quic: endpoint, web } = listenOnOnePort(
+      config.bind.port,
+      (port) =>
+        Endpoint.listen({
           hostname: config.bind.hostname,
-          port: quic.addr.port,
+          port,
+          certPem: primary.certPem,
+          keyPem: primary.keyPem,
+          alpns: ALPNS,
+          limits: {
+            maxIncomingBidiStreams: config.limits.maxStreams,
+            maxIncomingUniStreams: config.limits.maxStreams,
+          },
+        }),
+      (port, quic) =>
+        serveWeb({
+          hostname: config.bind.hostname,
+          port,
           // A generated certificate is for development: plain HTTP, as upstream does.
           tls: primary.generated ? undefined : { certPem: primary.certPem, keyPem: primary.keyPem },
           fingerprint: () => this.certificates.primary.fingerprint,
           offer: (incoming) => quic.offer(incoming),
           stats: () => this.stats(),
-        });
-        endpoint = quic;
-        break;
-      } catch (e) {
-        quic.close();
-        // Port 0 lets the kernel pick a free UDP port, but the TCP port of that number may be
-        // taken (on a busy host, often by a client socket in TIME_WAIT): pick again.
-        const retry = config.bind.port === 0 && e instanceof Deno.errors.AddrInUse;
-        if (!retry || attempt >= BIND_ATTEMPTS) throw e;
-      }
-    }
+        }),
+    );
+    this.#web = web;
+    this.#logSettings();
     this.#endpoint = endpoint;
     this.certificates.onChange((certs) => {
       const next = certs[0];
@@ -161,10 +173,13 @@ export class Relay implements AsyncDisposable {
     this.#acceptLoop = this.#accept(endpoint);
     this.#cluster = new Cluster(this.context, endpoint, {
       root: config.cluster.root,
-      node: config.cluster.node,
+      node: config.cluster.node === undefined
+        ? undefined
+        : withPort(config.cluster.node, endpoint.addr.port),
       token: config.cluster.token,
-      tlsRoots: config.tls.roots.map((path) => Deno.readTextFileSync(path)),
+      tlsRoots: [...this.certificates.roots],
       disableVerify: config.tls.disableVerify,
+      view: () => this.linkView(new RootedView(this.context.origin, "")),
     }, (session) => this.#track(session));
     if (config.cluster.token === undefined) {
       log.warn(
@@ -172,6 +187,29 @@ export class Relay implements AsyncDisposable {
       );
     }
     this.#cluster.start();
+  }
+
+  /** What an operator should know once the relay listens: certificates and risky settings. */
+  #logSettings(): void {
+    if (this.config.tls.disableVerify) {
+      log.warn(
+        "--tls-disable-verify: certificates of other relays are NOT verified (development only)",
+      );
+    }
+    for (const cert of this.certificates.certificates) {
+      log.info("certificate {names} fingerprint {fingerprint}", {
+        names: cert.names.join(","),
+        fingerprint: cert.fingerprint,
+        expires: cert.notAfter.toISOString(),
+        generated: cert.generated,
+      });
+    }
+    if (this.certificates.certificates.length > 1) {
+      // Deno 2.9.6's QUIC and HTTPS listeners take one certificate each, with no SNI callback.
+      log.warn("several certificates configured: Deno's listeners serve only the first ({names})", {
+        names: this.certificates.primary.names.join(","),
+      });
+    }
   }
 
   /** Counts a session with the relay's own for its lifetime. */
@@ -199,11 +237,12 @@ export class Relay implements AsyncDisposable {
         remote: `${s.transport.remote.hostname}:${s.transport.remote.port}`,
         kind: s.transport.kind,
         version: s.version.toString(16),
-        cluster: s.cluster,
+        cluster: s.publisher !== undefined && this.#links.has(s.view),
         root: s.root,
-        subscriptionsServed: s.serving.subscriptions,
-        groupStreams: s.serving.groupStreams,
-        upstreamSubscriptions: s.upstream?.size ?? 0,
+        subscriptionsServed: s.publisher?.subscriptions ?? 0,
+        groupStreams: s.publisher?.groupStreams ?? 0,
+        upstreamSubscriptions: s.subscriber?.size ?? 0,
+        announcements: s.subscriber?.announcements ?? { listed: false, active: 0 },
       })),
     };
   }
@@ -218,7 +257,7 @@ export class Relay implements AsyncDisposable {
 
   async #serve(incoming: IncomingSession): Promise<void> {
     // Every session holds memory (about 160 KiB idle): past the limit, refuse rather than grow.
-    const limit = this.config.limits.maxSessions ?? DEFAULT_MAX_SESSIONS;
+    const limit = this.config.limits.maxSessions;
     if (this.#sessions.size + this.#accepting >= limit) {
       return await incoming.reject(503, "too many sessions");
     }

@@ -7,7 +7,6 @@ import { Broadcast, TRACK_LINGER_MS } from "../src/cache/broadcast.ts";
 import { CacheBudget } from "../src/cache/budget.ts";
 import { LocalSource } from "../src/cache/local.ts";
 import { Origin } from "../src/cache/origin.ts";
-import { Group, joinFrame, MAX_JOINED_FRAME } from "../src/cache/group.ts";
 import { Track } from "../src/cache/track.ts";
 
 const bytes = (n: number) => new Uint8Array(n);
@@ -74,41 +73,6 @@ Deno.test("a group over 32 MiB or 8192 frames is cut off, not grown without boun
   equal(h.aborted, true);
 });
 
-Deno.test("a complete frame is joined behind its header once, and shared by equal header forms", () => {
-  const g = new Group(0);
-  const frame = g.startFrame(0, 5)!;
-  g.appendChunk(frame, Uint8Array.of(1, 2));
-  let built = 0;
-  const header = () => {
-    built++;
-    return Uint8Array.of(0xaa);
-  };
-  // Not yet complete: nothing to join, and the header is not even encoded.
-  equal(joinFrame(frame, 7, header), undefined);
-  const readerChunks = frame.chunks;
-  g.appendChunk(frame, Uint8Array.of(3, 4, 5));
-  const whole = joinFrame(frame, 7, header)!;
-  deepEqual([...whole], [0xaa, 1, 2, 3, 4, 5]);
-  // The same form gets the same buffer, built once; another form gets nothing (it writes the
-  // header and the chunks itself).
-  equal(joinFrame(frame, 7, header), whole);
-  equal(joinFrame(frame, 8, header), undefined);
-  equal(built, 1);
-  // The payload now lives in the joined buffer only; a reader that held the old chunk list
-  // still has every chunk.
-  deepEqual(frame.chunks.map((c) => [...c]), [[1, 2, 3, 4, 5]]);
-  equal(frame.chunks[0]!.buffer, whole.buffer);
-  deepEqual(readerChunks.map((c) => [...c]), [[1, 2], [3, 4, 5]]);
-  // An empty frame is its header alone, and keeps no empty chunk.
-  const empty = g.startFrame(1, 0)!;
-  deepEqual([...joinFrame(empty, 7, header)!], [0xaa]);
-  deepEqual(empty.chunks, []);
-  // Large frames are never copied.
-  const big = g.startFrame(2, MAX_JOINED_FRAME + 1)!;
-  g.appendChunk(big, new Uint8Array(MAX_JOINED_FRAME + 1));
-  equal(joinFrame(big, 7, header), undefined);
-});
-
 Deno.test("subscribers of one track share one upstream subscription, closed after the last leaves", async () => {
   const source = new LocalSource();
   const broadcast = new Broadcast("room/alice", source, new CacheBudget());
@@ -159,4 +123,28 @@ Deno.test("the most recent announcement wins; the route falls back when it leave
   origin.announce({ path: "roomy/x", broadcast: first, hops: [], from: {} });
   equal(seen.length, 4);
   watch.stop();
+});
+
+Deno.test("evicting a group from the middle of a track moves no reader: none gets a group twice or skips one", () => {
+  const budget = new CacheBudget({ maxBytes: 2500, maxAgeMs: 60_000 });
+  const track = new Track("b", "t", budget);
+  const add = (seq: number) => {
+    const g = track.addGroup(seq)!;
+    g.appendChunk(g.startFrame(0, 1000)!, bytes(1000));
+    g.finish();
+  };
+  add(5);
+  // A reader takes group 5 and moves on past it.
+  const start = track.at(track.startIndex());
+  equal(start.group?.sequence, 5);
+  const cursor = start.index + 1;
+  // Groups 3 and 4 arrive late; 4 puts the cache over its bytes, so the oldest non-latest
+  // group goes: 3, which sits between 5 and 4.
+  add(3);
+  add(4);
+  equal(track.group(3), undefined, "group 3 was evicted");
+  ok(track.group(4) && track.group(5), "groups 4 and 5 are still cached");
+  const next = track.at(cursor);
+  equal(next.group?.sequence, 4, "the reader after 5 moves on to 4, not back to 5");
+  equal(track.at(next.index + 1).group, undefined);
 });

@@ -12,16 +12,22 @@ interface Outcome {
   stderr: string;
 }
 
+/** Runs the relay to its exit; one still running after 15 s (it should have refused) is killed. */
 async function relay(args: string[], env: Record<string, string> = {}): Promise<Outcome> {
-  const command = new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", main, ...args],
     env: { NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",
-  });
-  const { code, stdout, stderr } = await command.output();
-  const decoder = new TextDecoder();
-  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+  }).spawn();
+  const deadline = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  try {
+    const { code, stdout, stderr } = await child.output();
+    const decoder = new TextDecoder();
+    return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+  } finally {
+    clearTimeout(deadline);
+  }
 }
 
 /** Exit code 2 and exactly one line on stderr, which matches `pattern`. */
@@ -69,6 +75,28 @@ Deno.test("a bad config key exits 2 naming the file and key", async () => {
   const file = await Deno.makeTempFile({ suffix: ".toml" });
   await Deno.writeTextFile(file, 'bind = "[::]:4443"\ntls-certs = ["a.pem"]\n');
   await refused(["--config", file], new RegExp(`^moq-relay: ${file}: unknown key "tls-certs"$`));
+});
+
+Deno.test("a missing --tls-root file exits 2 naming it, before anything listens", () =>
+  refused(
+    ["--dev", "--bind", "127.0.0.1:0", "--tls-root", `${tls}nope.pem`],
+    /^moq-relay: cannot read trust root .*nope\.pem: no such file$/,
+  ));
+
+Deno.test("a --tls-root file without a certificate exits 2 naming it", () =>
+  refused(
+    ["--dev", "--bind", "127.0.0.1:0", "--tls-root", `${tls}ec.key`],
+    /^moq-relay: .*ec\.key: no CERTIFICATE block in the file$/,
+  ));
+
+Deno.test("a port already taken exits 2 with one line", async () => {
+  const taken = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  try {
+    const port = (taken.addr as Deno.NetAddr).port;
+    await refused(["--dev", "--bind", `127.0.0.1:${port}`], /^moq-relay: cannot listen/);
+  } finally {
+    taken.close();
+  }
 });
 
 /** Starts the relay, collects stderr until `until` matches, then stops it with SIGTERM. */

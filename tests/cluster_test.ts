@@ -5,27 +5,24 @@
 import { deepEqual, equal, ok } from "assert";
 import { connectOwnClient, type OwnClient } from "./support/moq_client.ts";
 import { type RelayProcess, startRelayProcess } from "./support/relay_process.ts";
+import { sleep, until } from "./support/wait.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const strings = (frames: Uint8Array[]) => frames.map((f) => new TextDecoder().decode(f));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function clientOf(relay: RelayProcess, protocol = "moq-lite-06"): Promise<OwnClient> {
   return await connectOwnClient(relay.port, protocol, { fingerprint: await relay.fingerprint() });
 }
 
+/** A node of `root`'s cluster, advertising the port it binds. */
 function node(root: RelayProcess, extra: string[] = []): Promise<RelayProcess> {
-  return (async () => {
-    const { freePort } = await import("./support/relay_process.ts");
-    const port = freePort();
-    return await startRelayProcess([
-      "--cluster-root",
-      root.address,
-      "--cluster-node",
-      `127.0.0.1:${port}`,
-      ...extra,
-    ], port);
-  })();
+  return startRelayProcess([
+    "--cluster-root",
+    root.address,
+    "--cluster-node",
+    "127.0.0.1",
+    ...extra,
+  ]);
 }
 
 /** Writes groups until the subscriber has received `want` of them; returns their frames. */
@@ -48,19 +45,6 @@ async function flow(
   }
 }
 
-async function until(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  timeoutMs = 10_000,
-): Promise<number> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-  return Date.now() - started;
-}
-
 Deno.test("root + two nodes: every relay reaches a broadcast on node A; one subscription per link", async () => {
   await using root = await startRelayProcess([]);
   await using a = await node(root);
@@ -76,7 +60,16 @@ Deno.test("root + two nodes: every relay reaches a broadcast on node A; one subs
     const streams = [onRoot, ...onB].map((c) => c.subscribe("room/cam", "video"));
     const firsts = streams.map((s) => s.next());
     await until("the relays to subscribe", () => source.watched("video"));
-    await sleep(300);
+    // Every viewer's SUBSCRIBE has reached its relay, and both relays subscribe to A.
+    const servedBy = async (relay: RelayProcess, cluster: boolean) =>
+      (await relay.stats()).sessions.filter((s) => s.cluster === cluster)
+        .reduce((n, s) => n + s.subscriptionsServed, 0);
+    await until(
+      "every subscription to arrive",
+      async () =>
+        await servedBy(b, false) === 20 && await servedBy(root, false) === 1 &&
+        await servedBy(a, true) === 2,
+    );
     for (let g = 0; g < 3; g++) source.writeGroup("video", g, [text(`f${g}`), text(`g${g}`)]);
     for (const [i, s] of streams.entries()) {
       const got = [await firsts[i], await s.next(), await s.next()].map((r) =>
@@ -110,13 +103,29 @@ Deno.test("a read-only member reaches cluster broadcasts; its own stay local", a
     const frames = await flow(source, viewer.subscribe("news/live", "video"), "n");
     ok(/^n-\d+-a,n-\d+-b$/.test(frames.join()), frames.join());
     await viewer.announced("member/only");
-    await sleep(1500);
-    equal(
-      onRoot.context.origin.route("member/only"),
-      undefined,
-      "a read-only member's broadcast reached the root",
-    );
-    equal(localSource.subscriptions.size, 0);
+    // The member has its broadcast. Restart the root, so the member's listing reaches it anew,
+    // and wait until the root holds that listing: whatever the member shows, the root has.
+    await root.restart();
+    await until("the root to hold the member's listing", async () => {
+      const link = (await root.stats()).sessions.find((s) =>
+        s.cluster && s.remote === member.address
+      );
+      return link?.announcements.listed === true;
+    }, 15_000);
+    const again = await clientOf(root);
+    try {
+      await again.announced("news/live", 10_000);
+      const link = (await root.stats()).sessions.find((s) => s.remote === member.address);
+      equal(link?.announcements.active, 0, "the member showed the root a broadcast");
+      equal(
+        again.context.origin.route("member/only"),
+        undefined,
+        "a read-only member's broadcast reached the root",
+      );
+      equal(localSource.subscriptions.size, 0);
+    } finally {
+      await again.close();
+    }
   } finally {
     for (const c of [onRoot, viewer, local, publisher]) await c.close();
   }
@@ -250,7 +259,6 @@ Deno.test("with --cluster-token, a client cannot announce itself as a node; toke
   // A plain client on the root announces a fake member.
   const rogue = await connectOwnClient(root.port, "moq-lite-06", {
     fingerprint: await root.fingerprint(),
-    cluster: true,
   });
   rogue.publish("internal/origins/127.0.0.1:9");
   const publisher = await clientOf(a);
@@ -259,15 +267,15 @@ Deno.test("with --cluster-token, a client cannot announce itself as a node; toke
   try {
     await viewer.announced("secure/feed", 10_000);
     ok((await flow(source, viewer.subscribe("secure/feed", "video"), "t")).length === 2);
-    await sleep(500);
+    // The root refused the fake member's record as it arrived: nothing can have spread from it.
+    await until(
+      "the root to refuse the record",
+      () => root.log().includes("only cluster members may announce internal paths"),
+    );
     for (const r of [root, a, b]) {
       const stats = await r.stats();
       ok(!stats.members.includes("127.0.0.1:9"), `${r.address} dialed the fake member`);
     }
-    ok(
-      root.log().includes("only cluster members may announce internal paths"),
-      "the root logged the refusal",
-    );
   } finally {
     for (const c of [viewer, publisher, rogue]) await c.close();
   }

@@ -6,8 +6,10 @@ import {
   envName,
   helpText,
   loadConfig,
+  OPTION_TABLE,
   parseHostPort,
 } from "../src/config.ts";
+import { DEFAULT_TRANSPORT_LIMITS } from "../src/transport/endpoint.ts";
 
 function run(args: string[], env: Record<string, string> = {}): Config {
   const command: Command = loadConfig(args, env);
@@ -114,7 +116,7 @@ Deno.test("every setting has an environment variable, lists are comma-separated"
 });
 
 Deno.test("limits: stream credit and per-connection caps from flags, variables and files", () => {
-  equal(run(["--dev"]).limits.maxStreams, undefined);
+  equal(run(["--dev"]).limits.maxStreams, DEFAULT_TRANSPORT_LIMITS.maxIncomingBidiStreams);
   equal(run(["--dev", "--max-streams", "64"]).limits.maxStreams, 64);
   equal(run(["--dev"], { MOQ_MAX_STREAMS: "32" }).limits.maxStreams, 32);
   equal(run(["--dev", "--config", tomlFile('max-streams = "16"\n')]).limits.maxStreams, 16);
@@ -214,4 +216,28 @@ Deno.test("--help lists every flag with its variable and default", () => {
   match(text, /--cluster-root <HOST>.*env MOQ_CLUSTER_ROOT/);
   deepEqual(loadConfig(["--help"]).kind, "help");
   deepEqual(loadConfig(["-V"]).kind, "version");
+});
+
+Deno.test("the README's flag table says what the code does: every flag, variable and default", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  // Rows of the table: | `--flag <ARG>` | `MOQ_X` | default | meaning |
+  const rows = new Map<string, { variable: string; shown: string }>();
+  for (const line of readme.split("\n")) {
+    const cells = line.split("|").slice(1, -1).map((c) => c.trim());
+    const flag = cells[0]?.match(/`(--[\w-]+)/)?.[1];
+    if (!flag || cells.length < 4) continue;
+    rows.set(flag, {
+      variable: cells[1]?.replaceAll("`", "") ?? "",
+      shown: cells[2]?.replaceAll("`", "") ?? "",
+    });
+  }
+  for (const option of OPTION_TABLE) {
+    const row = rows.get(option.flag);
+    deepEqual(
+      row,
+      { variable: option.variable ?? "", shown: option.shown ?? "" },
+      `README row for ${option.flag}`,
+    );
+  }
+  deepEqual([...rows.keys()].sort(), OPTION_TABLE.map((o) => o.flag).sort());
 });

@@ -8,13 +8,14 @@ import type { Relay } from "../src/relay.ts";
 import { startRelay } from "./support/relay.ts";
 import { fingerprintBytes } from "../src/tls/certificate.ts";
 import { SessionCode } from "../src/codec/mod.ts";
-import { MAX_GROUPS_IN_FLIGHT } from "../src/session/subscribe.ts";
+import { MAX_GROUPS_IN_FLIGHT } from "../src/session/publisher/subscription.ts";
 import { ConnectRefused, connectWebTransport, dialQuic } from "../src/transport/webtransport.ts";
 import { connectOwnClient, type OwnClient } from "./support/moq_client.ts";
+import { connectMoq, publish } from "./support/moqnet_client.ts";
+import { sleep, until } from "./support/wait.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const strings = (frames: Uint8Array[]) => frames.map((f) => new TextDecoder().decode(f));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function client(relay: Relay, protocol = "moq-lite-05"): Promise<OwnClient> {
   return connectOwnClient(relay.addr.port, protocol, {
@@ -65,7 +66,7 @@ Deno.test("a subscription to an unknown broadcast is refused promptly", async ()
   const relay = await startRelay();
   for (const protocol of ["moq-lite-06", "moq-lite-05", "moq-lite-04", "moq-lite-03", "moql"]) {
     const c = await client(relay, protocol);
-    while (!c.session.upstream) await sleep(5);
+    while (!c.session.subscriber) await sleep(5);
     const started = Date.now();
     const track = c.subscribeUnannounced("nobody/here", "video");
     while (!track.ended) await track.changed();
@@ -168,13 +169,13 @@ Deno.test("a subscriber that stops reading never slows the others, and its backl
   // The stalled one holds at most a few groups in flight; the rest were dropped.
   await sleep(700);
   const stalledSession = [...relay.sessions].find((s) =>
-    s.version === 0xff0dad04 && s.serving.subscriptions === 1
+    s.version === 0xff0dad04 && s.publisher?.subscriptions === 1
   );
   ok(stalledSession, "the stalled session is still open");
   // Without dropping, all 20 would be stuck behind flow control.
   ok(
-    stalledSession.serving.groupStreams <= MAX_GROUPS_IN_FLIGHT,
-    `${stalledSession.serving.groupStreams} group streams in flight`,
+    (stalledSession.publisher?.groupStreams ?? 0) <= MAX_GROUPS_IN_FLIGHT,
+    `${stalledSession.publisher?.groupStreams} group streams in flight`,
   );
   await groups.return(undefined);
   await stalled.close();
@@ -183,37 +184,84 @@ Deno.test("a subscriber that stops reading never slows the others, and its backl
   await relay.close();
 });
 
-Deno.test("publisher takeover: the newest publisher of a path wins, and the route falls back when it leaves", async () => {
-  const relay = await startRelay();
-  const first = await client(relay, "moq-lite-05");
-  const firstSource = first.publish("stage/main");
+Deno.test("publisher takeover: the newest publisher of a path wins; when it vanishes the route falls back", async () => {
+  await using relay = await startRelay();
+  const url = `http://127.0.0.1:${relay.addr.port}/`;
+  // Two independent publishers, both upstream's @moq/net; the second in its own process, so it
+  // can vanish without a word (no unannounce, no close): only the relay's route fallback helps.
+  const first = await connectMoq(url, "moq-lite-05");
+  const video = publish(first, "stage/main", ["video"]).track("video");
+  const writer = setInterval(() => {
+    const group = video.startGroup();
+    group.writeFrame(text("first"));
+    group.close();
+  }, 50);
   const viewer = await client(relay, "moq-lite-06");
-  await viewer.announced("stage/main");
-  const read = async (label: string) => {
-    const groups = viewer.subscribe("stage/main", "video");
-    const next = groups.next();
-    const source = label === "first" ? firstSource : secondSource;
-    while (!source.watched("video")) await sleep(5);
-    await sleep(20);
-    source.writeGroup("video", Date.now() % 100_000, [text(label)]);
-    const got = strings((await next).value?.frames ?? []);
-    await groups.return(undefined);
-    return got;
+  let second: Deno.ChildProcess | undefined;
+  /** The label of the first group a new viewer (its own connection) gets: the relay's route. */
+  const read = async () => {
+    const fresh = await client(relay, "moq-lite-06");
+    try {
+      await fresh.announced("stage/main");
+      const groups = fresh.subscribe("stage/main", "video");
+      const got = strings((await groups.next()).value?.frames ?? []);
+      await groups.return(undefined);
+      return got;
+    } finally {
+      await fresh.close();
+    }
   };
-  deepEqual(await read("first"), ["first"]);
-  const second = await client(relay, "moq-lite-04");
-  const secondSource = second.publish("stage/main");
-  await sleep(100);
-  deepEqual(await read("second"), ["second"]);
-  // The second publisher goes away abruptly (no unannounce): the route falls back to the first.
-  await second.session.transport.close({ code: 0, reason: "gone" });
-  await sleep(100);
-  deepEqual(await read("first"), ["first"]);
-  ok(viewer.context.origin.route("stage/main"), "still announced to the viewer");
-  await viewer.close();
-  await first.close();
-  await second.close().catch(() => {});
-  await relay.close();
+  try {
+    await viewer.announced("stage/main");
+    deepEqual(await read(), ["first"]);
+    const firstRoute = relay.context.origin.route("stage/main");
+    ok(firstRoute);
+    second = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("./support/moqnet_publisher.ts", import.meta.url).pathname,
+        "--url",
+        url,
+        "--path",
+        "stage/main",
+        "--label",
+        "second",
+      ],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const lines = second.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    ok((await lines.read()).value?.includes("ready"));
+    lines.releaseLock();
+    // The relay routes new subscriptions to the newest publisher.
+    await until(
+      "the relay to route to the second publisher",
+      () => relay.context.origin.route("stage/main") !== firstRoute,
+    );
+    deepEqual(await read(), ["second"]);
+    second.kill("SIGKILL");
+    await second.status;
+    // The relay notices the connection is gone and falls back to the first publisher; the
+    // viewer keeps the broadcast throughout.
+    await until(
+      "the route to fall back to the first publisher",
+      () => relay.context.origin.route("stage/main") === firstRoute,
+    );
+    deepEqual(await read(), ["first"]);
+    ok(viewer.context.origin.route("stage/main"), "still announced to the viewer");
+  } finally {
+    clearInterval(writer);
+    try {
+      second?.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+    await second?.stdout.cancel().catch(() => {});
+    await second?.status;
+    await viewer.close();
+    await first.close();
+  }
 });
 
 Deno.test("subscribers vanishing all at once while groups flow never break the relay", async () => {

@@ -17,6 +17,7 @@ import { versionName } from "../src/codec/version.ts";
 import { loadConfig } from "../src/config.ts";
 import { Relay } from "../src/relay.ts";
 import { type Browser, findChromium, launchChromium } from "./support/chromium.ts";
+import { bundlePage } from "./support/page_bundle.ts";
 import { servePages } from "./support/page_server.ts";
 
 const BROADCAST = "browser/cam";
@@ -198,41 +199,6 @@ async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** Bundles {@linkcode PAGE_MODULE} for the browser with this project's import map. */
-async function bundlePage(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "moq-relay-page-" });
-  try {
-    const entry = `${dir}/page.js`;
-    const output = `${dir}/bundle.js`;
-    await Deno.writeTextFile(entry, PAGE_MODULE);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "bundle",
-        "--quiet",
-        "--platform",
-        "browser",
-        "--config",
-        new URL("../deno.json", import.meta.url).pathname,
-        "--frozen-lockfile",
-        "--output",
-        output,
-        entry,
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!out.success) {
-      throw new Error(
-        `deno bundle failed (exit ${out.code}): ${new TextDecoder().decode(out.stderr).trim()}`,
-      );
-    }
-    return await Deno.readTextFile(output);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 async function startRelay(): Promise<Relay> {
   const command = loadConfig(["--bind", "127.0.0.1:0", "--tls-generate", "127.0.0.1", "-q"], {});
   if (command.kind !== "run") throw new Error("bad config");
@@ -278,7 +244,7 @@ interface SessionSample {
 Deno.test("Chromium to Chromium through the relay: @moq/net over WebTransport, every frame intact", async () => {
   const started = performance.now();
   const frames = makeFrames();
-  const [chromium, bundle] = await Promise.all([findChromium(), bundlePage()]);
+  const [chromium, bundle] = await Promise.all([findChromium(), bundlePage(PAGE_MODULE)]);
   const bundled = performance.now();
   const want = await Promise.all(
     frames.map((g) =>

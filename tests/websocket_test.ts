@@ -11,6 +11,7 @@ import { offeredApplicationProtocols } from "../src/transport/websocket.ts";
 import { serveWeb } from "../src/web/server.ts";
 import { echo } from "./support/transport.ts";
 import { ALPNS } from "../src/codec/version.ts";
+import { listenOnOnePort } from "../src/listen.ts";
 
 const cert = await generateCertificate(["localhost", "127.0.0.1"]);
 
@@ -18,19 +19,24 @@ function relayLike(
   serve: (s: Session) => Promise<void>,
   choose: (offered: readonly string[]) => string | undefined = (offered) => offered[0],
 ) {
-  const endpoint = Endpoint.listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    certPem: cert.certPem,
-    keyPem: cert.keyPem,
-    alpns: ALPNS,
-  });
-  const web = serveWeb({
-    hostname: "127.0.0.1",
-    port: endpoint.addr.port,
-    fingerprint: () => cert.fingerprint,
-    offer: (incoming) => endpoint.offer(incoming),
-  });
+  const { quic: endpoint, web } = listenOnOnePort(
+    0,
+    (port) =>
+      Endpoint.listen({
+        hostname: "127.0.0.1",
+        port,
+        certPem: cert.certPem,
+        keyPem: cert.keyPem,
+        alpns: ALPNS,
+      }),
+    (port, quic) =>
+      serveWeb({
+        hostname: "127.0.0.1",
+        port,
+        fingerprint: () => cert.fingerprint,
+        offer: (incoming) => quic.offer(incoming),
+      }),
+  );
   const served: Promise<void>[] = [];
   const loop = (async () => {
     for (let incoming = await endpoint.accept(); incoming; incoming = await endpoint.accept()) {

@@ -1,13 +1,11 @@
 /**
  * A group in the cache: an append-only list of frames, each an append-only list of payload
- * chunks as they arrived (never re-encoded; copied once at most, when a complete frame is joined
- * with its wire header for fan-out). Readers follow it while it is being written, so a relay
- * forwards partial groups, and partial frames, at once.
+ * chunks as they arrived. The cache holds bytes and frames only, no wire format; readers follow a
+ * group while it is being written, so a relay forwards partial groups, and partial frames, at
+ * once. A group is whole (`complete`) or it is not served as whole (`aborted`).
  *
  * @module
  */
-
-import { concatBytes } from "../bytes/concat.ts";
 
 /** Largest group kept (upstream's cap); a group growing past it is cut off. */
 export const MAX_GROUP_BYTES = 32 * 1024 * 1024;
@@ -23,34 +21,18 @@ export interface Frame {
   chunks: Uint8Array[];
   /** Payload bytes received so far. */
   received: number;
-  /** Once joined (see {@link joinFrame}): a prefix and the payload in one buffer. */
-  joined?: { form: number; prefixLength: number; bytes: Uint8Array };
 }
 
-/** Frames up to this size may be joined into one buffer. */
-export const MAX_JOINED_FRAME = 256 * 1024;
-
 /**
- * A complete frame's payload behind a prefix (say, a wire header) in one buffer, built on the
- * first call and returned again for the same `form`, so a frame fanned out to many readers costs
- * one write each and no copy. `form` names the prefix (equal forms, equal prefixes); `prefix` is
- * only called to build the buffer. The frame then keeps its payload only inside that buffer:
- * its chunks array is replaced, never mutated, so a reader holding the old array still sees
- * every chunk. Undefined for an incomplete or large frame, or one joined under another form.
+ * Replaces a complete frame's chunks with one buffer of the same bytes (a reader that copied
+ * them into one buffer hands that back, so the payload is held once). The array is replaced,
+ * never mutated: a reader holding the old one still sees every chunk.
  */
-export function joinFrame(
-  frame: Frame,
-  form: number,
-  prefix: (frame: Frame) => Uint8Array,
-): Uint8Array | undefined {
-  const joined = frame.joined;
-  if (joined) return joined.form === form ? joined.bytes : undefined;
-  if (frame.received < frame.size || frame.size > MAX_JOINED_FRAME) return undefined;
-  const head = prefix(frame);
-  const bytes = concatBytes([head, ...frame.chunks]);
-  frame.joined = { form, prefixLength: head.length, bytes };
-  frame.chunks = frame.size > 0 ? [bytes.subarray(head.length)] : [];
-  return bytes;
+export function replaceChunks(frame: Frame, payload: Uint8Array): void {
+  if (frame.received < frame.size || payload.length !== frame.size) {
+    throw new RangeError("only a complete frame's payload can be replaced, by the same length");
+  }
+  frame.chunks = frame.size > 0 ? [payload] : [];
 }
 
 export class Group {
@@ -62,7 +44,10 @@ export class Group {
   bytes = 0;
   /** FIN seen: no more frames. */
   complete = false;
-  /** Lost before completion (upstream reset, eviction, cut off): readers stop where they are. */
+  /**
+   * Lost before completion (the upstream reset or truncated it, eviction, cut off): readers stop
+   * where they are, and a reader that has not started it skips it.
+   */
   aborted = false;
   #waiters: (() => void)[] = [];
   #onGrow: ((bytes: number) => void) | undefined;

@@ -13,10 +13,8 @@ export interface Announcement {
   readonly broadcast: Broadcast;
   /** The hop chain from the original publisher to (not including) this relay. */
   readonly hops: readonly bigint[];
-  /** Who announced it (a session), so it is never echoed back there. */
+  /** Who announced it (a session's view, the cluster, ...), so it is never echoed back there. */
   readonly from: object;
-  /** Learned from another relay of the cluster (so never announced back to the cluster). */
-  readonly remote?: boolean;
 }
 
 /** Called when the active announcement for a path changes (`undefined` = no route any more). */

@@ -8,6 +8,14 @@
 import type { CacheBudget } from "./budget.ts";
 import { Group } from "./group.ts";
 
+/** A single-frame group sent unreliably (a QUIC datagram): never cached, only passed on. */
+export interface Datagram {
+  sequence: number;
+  /** Absolute, in the track's timescale. */
+  timestamp: number;
+  payload: Uint8Array;
+}
+
 /** What a subscriber needs to know about a track (lite-05 TRACK_INFO). */
 export interface TrackProperties {
   priority: number;
@@ -27,14 +35,19 @@ export const DEFAULT_PROPERTIES: TrackProperties = {
 export class Track {
   readonly broadcast: string;
   readonly name: string;
-  /** Groups in arrival order; `#base` is the log index of `#log[0]` (older ones were evicted). */
-  #log: Group[] = [];
+  /**
+   * Groups in arrival order, by log index: `#log[i]` holds index `#base + i`, `undefined` where
+   * a group was evicted. An index names the same group for as long as the group is cached, so
+   * a reader's cursor never moves when something else is evicted.
+   */
+  #log: (Group | undefined)[] = [];
   #base = 0;
   #bySequence = new Map<number, Group>();
-  #latest: Group | undefined;
+  #latest: { group: Group; index: number } | undefined;
   #waiters: (() => void)[] = [];
   #properties: TrackProperties | undefined;
   #propertyWaiters: ((p: TrackProperties | undefined) => void)[] = [];
+  readonly #datagramListeners = new Set<(datagram: Datagram) => void>();
   readonly #budget: CacheBudget;
   /** No more groups will come. */
   ended = false;
@@ -51,7 +64,7 @@ export class Track {
   }
 
   get latest(): Group | undefined {
-    return this.#latest;
+    return this.#latest?.group;
   }
 
   get properties(): TrackProperties | undefined {
@@ -86,21 +99,27 @@ export class Track {
 
   /** Log index of the latest group, where a new subscriber starts; the end when there is none. */
   startIndex(): number {
-    if (!this.#latest) return this.#base + this.#log.length;
-    const at = this.#log.indexOf(this.#latest);
-    return at < 0 ? this.#base + this.#log.length : this.#base + at;
+    return this.#latest?.index ?? this.#end();
   }
 
   /** Log index of the first cached group at or after `sequence` in arrival order. */
   indexOfSequence(sequence: number): number {
-    const at = this.#log.findIndex((g) => g.sequence >= sequence);
-    return at < 0 ? this.#base + this.#log.length : this.#base + at;
+    const at = this.#log.findIndex((g) => g !== undefined && g.sequence >= sequence);
+    return at < 0 ? this.#end() : this.#base + at;
   }
 
-  /** The group at a log index, `undefined` past the end; evicted indexes skip to the oldest kept. */
+  /**
+   * The first cached group at or after a log index, with its index; `undefined` past the end.
+   * Evicted groups are skipped, never replaced: a reader moves on to the next group still here.
+   */
   at(index: number): { group: Group | undefined; index: number } {
-    const i = Math.max(index, this.#base);
+    let i = Math.max(index, this.#base);
+    while (i - this.#base < this.#log.length && this.#log[i - this.#base] === undefined) i++;
     return { group: this.#log[i - this.#base], index: i };
+  }
+
+  #end(): number {
+    return this.#base + this.#log.length;
   }
 
   /** The group with this sequence, if cached. */
@@ -124,34 +143,44 @@ export class Track {
   addGroup(sequence: number): Group | undefined {
     if (this.ended || this.#released || this.#bySequence.has(sequence)) return undefined;
     const group = new Group(sequence, (bytes) => this.#budget.grew(bytes));
+    const index = this.#end();
     this.#log.push(group);
     this.#bySequence.set(sequence, group);
-    if (!this.#latest || sequence > this.#latest.sequence) this.#latest = group;
+    if (!this.#latest || sequence > this.#latest.group.sequence) this.#latest = { group, index };
     this.confirm(); // data proves the track exists
     this.#budget.add({
       group,
-      isLatest: () => !this.#released && this.#latest === group,
-      evict: () => this.#evict(group),
+      isLatest: () => !this.#released && this.#latest?.group === group,
+      evict: () => this.#evict(group, index),
     });
     this.#notify();
     return group;
   }
 
-  #evict(group: Group): void {
-    if (this.#released || this.#bySequence.get(group.sequence) !== group) return;
+  #evict(group: Group, index: number): void {
+    if (this.#released || this.#log[index - this.#base] !== group) return;
     this.#bySequence.delete(group.sequence);
-    const at = this.#log.indexOf(group);
-    if (at === 0) {
+    this.#log[index - this.#base] = undefined;
+    // Drop the evicted run at the front; holes further in keep later indexes where they are.
+    while (this.#log.length > 0 && this.#log[0] === undefined) {
       this.#log.shift();
-      this.#base++;
-    } else if (at > 0) {
-      // Evicting from the middle keeps later indexes stable by leaving a hole-free log: rare
-      // (only when a newer group is older by wall clock), so a copy is fine.
-      this.#log.splice(at, 1);
       this.#base++;
     }
     if (!group.done) group.abort();
     this.#budget.released(group);
+  }
+
+  /** Hands a datagram to everyone listening now (datagrams are never cached). */
+  pushDatagram(datagram: Datagram): void {
+    if (this.ended) return;
+    this.confirm(); // data proves the track exists
+    for (const listener of this.#datagramListeners) listener(datagram);
+  }
+
+  /** Calls `listener` with each datagram from now on, until the returned function is called. */
+  onDatagram(listener: (datagram: Datagram) => void): () => void {
+    this.#datagramListeners.add(listener);
+    return () => this.#datagramListeners.delete(listener);
   }
 
   /** No more groups: readers finish what they have. */
@@ -159,9 +188,10 @@ export class Track {
     if (this.ended) return;
     this.ended = true;
     this.error = error;
-    for (const group of this.#log) if (!group.done) group.abort();
+    for (const group of this.#log) if (group && !group.done) group.abort();
     for (const wake of this.#propertyWaiters.splice(0)) wake(this.#properties);
     for (const wake of this.#confirmWaiters.splice(0)) wake(this.#confirmed);
+    this.#datagramListeners.clear();
     this.#notify();
   }
 
@@ -170,13 +200,14 @@ export class Track {
     if (this.#released) return;
     this.end();
     this.#released = true;
-    for (const group of this.#log) this.#budget.released(group);
+    for (const group of this.#log) if (group) this.#budget.released(group);
     this.#log = [];
     this.#bySequence.clear();
+    this.#latest = undefined;
   }
 
   /** The sequence after the newest group, as SUBSCRIBE_END reports the end (0 = no groups). */
   nextSequence(): number {
-    return this.#latest ? this.#latest.sequence + 1 : 0;
+    return this.#latest ? this.#latest.group.sequence + 1 : 0;
   }
 }

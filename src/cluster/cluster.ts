@@ -17,11 +17,15 @@
  * @module
  */
 import { Broadcast } from "../cache/broadcast.ts";
+import type { CacheBudget } from "../cache/budget.ts";
 import { LocalSource } from "../cache/local.ts";
+import type { Origin } from "../cache/origin.ts";
+import type { OriginView } from "../cache/view.ts";
 import { joinPath, stripPrefix } from "../codec/path.ts";
 import { logger } from "../log.ts";
-import { ORIGINS_PREFIX, type RelayContext } from "../session/context.ts";
+import type { SessionContext } from "../session/context.ts";
 import { MoqSession } from "../session/session.ts";
+import { ORIGINS_PREFIX } from "./policy.ts";
 import { fingerprintBytes } from "../tls/certificate.ts";
 import type { Endpoint } from "../transport/endpoint.ts";
 import type { Session } from "../transport/session.ts";
@@ -48,6 +52,14 @@ export interface ClusterOptions {
   tlsRoots: string[];
   /** Pin peers by the fingerprint they serve over HTTP instead of verifying them. */
   disableVerify: boolean;
+  /** A fresh view for each link this relay dials (see the cluster policy). */
+  view: () => OriginView;
+}
+
+/** What the cluster needs of the relay: its sessions' context, its origin and cache. */
+export interface ClusterContext extends SessionContext {
+  readonly origin: Origin;
+  readonly budget: CacheBudget;
 }
 
 /** Runs a session the cluster opened (the relay counts it with its own). */
@@ -102,7 +114,7 @@ class Link {
 }
 
 export class Cluster {
-  readonly #ctx: RelayContext;
+  readonly #ctx: ClusterContext;
   readonly #endpoint: Endpoint;
   readonly #options: ClusterOptions;
   readonly #run: SessionRunner;
@@ -112,7 +124,12 @@ export class Cluster {
   #withdrawSelf: (() => void) | undefined;
   #stopWatch: (() => void) | undefined;
 
-  constructor(ctx: RelayContext, endpoint: Endpoint, options: ClusterOptions, run: SessionRunner) {
+  constructor(
+    ctx: ClusterContext,
+    endpoint: Endpoint,
+    options: ClusterOptions,
+    run: SessionRunner,
+  ) {
     this.#ctx = ctx;
     this.#endpoint = endpoint;
     this.#options = options;
@@ -203,7 +220,7 @@ export class Cluster {
     return new MoqSession(transport, this.#ctx, {
       role: "client",
       path: `/${query}`,
-      cluster: true,
+      view: this.#options.view(),
     });
   }
 

@@ -17,7 +17,14 @@ import { Reader, type Writer } from "./buffer.ts";
 import { boundsError, decodeError } from "./error.ts";
 import { type Decoded, decodeSized, encodeSized, encodeTyped, frame } from "./message.ts";
 import { checkedPath, type Path } from "./path.ts";
-import { Version } from "./version.ts";
+import {
+  hasAnnounceId,
+  hasExcludeHop,
+  hasHopIds,
+  hasHops,
+  hasReannounce,
+  type Version,
+} from "./version.ts";
 
 /** Longest hop chain accepted; longer chains are a loop or an attack. */
 export const MAX_HOPS = 32;
@@ -59,10 +66,6 @@ export function encodeAnnounceRequest(
     w.string(msg.prefix);
     if (hasExcludeHop(version)) w.varint(msg.excludeHop);
   });
-}
-
-function hasExcludeHop(version: Version): boolean {
-  return version === Version.Lite04 || version === Version.Lite05;
 }
 
 /** lite-01/02: the broadcasts active when the request arrived, as suffixes of the prefix. */
@@ -121,23 +124,23 @@ export type Announce =
   | { kind: "skipped"; type: number };
 
 function readHops(r: Reader, version: Version): bigint[] {
-  if (version === Version.Lite01 || version === Version.Lite02) return [];
+  if (!hasHops(version)) return [];
   const count = r.varint("hop count");
   if (count > MAX_HOPS) throw boundsError(`hop chain of ${count} exceeds ${MAX_HOPS}`);
   // lite-03 carries only the count; its hops are unknown (id 0).
-  if (version === Version.Lite03) return new Array<bigint>(count).fill(0n);
+  if (!hasHopIds(version)) return new Array<bigint>(count).fill(0n);
   const hops: bigint[] = [];
   for (let i = 0; i < count; i++) hops.push(r.varintBig("hop id"));
   return hops;
 }
 
 function writeHops(w: Writer, hops: readonly bigint[], version: Version): void {
-  if (version === Version.Lite01 || version === Version.Lite02) return;
+  if (!hasHops(version)) return;
   if (hops.length > MAX_HOPS) {
     throw new RangeError(`hop chain of ${hops.length} exceeds ${MAX_HOPS}`);
   }
   w.varint(hops.length);
-  if (version === Version.Lite03) return;
+  if (!hasHopIds(version)) return;
   for (const hop of hops) w.varint(hop);
 }
 
@@ -150,14 +153,14 @@ export function decodeAnnounce(
   version: Version,
   offset = 0,
 ): Decoded<Announce> | undefined {
-  if (version >= Version.Lite06) return decodeAnnounceTyped(buf, version, offset);
+  if (hasAnnounceId(version)) return decodeAnnounceTyped(buf, version, offset);
   return decodeSized(buf, offset, "ANNOUNCE", (r): Announce => {
     const status = r.u8("status");
     const suffix = checkedPath(r.string("suffix"), "suffix");
     const hops = readHops(r, version);
     if (status === 0) return { kind: "ended", suffix, hops };
     if (status === 1) return { kind: "active", suffix, hops };
-    if (status === 2 && version === Version.Lite05) {
+    if (status === 2 && hasReannounce(version)) {
       return { kind: "active", suffix, hops, restart: true };
     }
     throw decodeError(`ANNOUNCE: unknown status ${status}`);
@@ -202,7 +205,7 @@ function decodeAnnounceTyped(
 const UNKNOWN_COST: Cost = { warm: 0n, cold: 0n };
 
 export function encodeAnnounce(msg: Announce, version: Version): Uint8Array<ArrayBuffer> {
-  if (version >= Version.Lite06) {
+  if (hasAnnounceId(version)) {
     switch (msg.kind) {
       case "active":
         return encodeTyped(AnnounceType.Start, (w) => {

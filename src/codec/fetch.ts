@@ -8,7 +8,7 @@
 import { decodeError } from "./error.ts";
 import { type Decoded, decodeSized, encodeSized } from "./message.ts";
 import { checkedPath, type Path } from "./path.ts";
-import { Version } from "./version.ts";
+import { hasFrameBounds, type Version } from "./version.ts";
 
 export interface Fetch {
   broadcast: Path;
@@ -31,8 +31,8 @@ export function decodeFetch(
     const track = r.string("track");
     const priority = r.u8("priority");
     const group = r.varint("group");
-    const startFrame = version >= Version.Lite06 ? r.varint("start frame") : 0;
-    const endFrame = version >= Version.Lite06 ? r.optional("end frame") : undefined;
+    const startFrame = hasFrameBounds(version) ? r.varint("start frame") : 0;
+    const endFrame = hasFrameBounds(version) ? r.optional("end frame") : undefined;
     if (endFrame !== undefined && endFrame < startFrame) {
       throw decodeError("FETCH: frame range ends before it starts");
     }
@@ -43,7 +43,7 @@ export function decodeFetch(
 export function encodeFetch(msg: Fetch, version: Version): Uint8Array<ArrayBuffer> {
   return encodeSized((w) => {
     w.string(msg.broadcast).string(msg.track).u8(msg.priority).varint(msg.group);
-    if (version >= Version.Lite06) w.varint(msg.startFrame).optional(msg.endFrame);
+    if (hasFrameBounds(version)) w.varint(msg.startFrame).optional(msg.endFrame);
     else if (msg.startFrame !== 0 || msg.endFrame !== undefined) {
       throw new RangeError("frame ranges need lite-06");
     }

@@ -13,11 +13,20 @@
 import { ProtocolError, SessionCode, StreamCode } from "./error.ts";
 import { type Decoded, decodeSized } from "./message.ts";
 import { readVarint, varintSize, writeVarint, zigzagDecode, zigzagEncode } from "./varint.ts";
-import { Version } from "./version.ts";
+import { hasFrameBounds, hasFrameTimestamps, type Version } from "./version.ts";
 import { Writer } from "./buffer.ts";
 
 /** Largest frame accepted; bigger ones are refused with FrameTooLarge before any buffering. */
 export const MAX_FRAME_SIZE = 32 * 1024 * 1024;
+
+/**
+ * Written before FIN to end a group stream early where the carrier cannot reset it (Deno's QUIC
+ * turns a reset into a FIN): the first byte of a two-byte varint, so the stream ends inside a
+ * frame header, which every moq-lite reader must take as a truncated group rather than a whole
+ * one ending at a frame boundary. (A carrier that can reset does, with the reason's code, as
+ * upstream moq-net does.)
+ */
+export const TRUNCATED_FRAME_HEADER: Uint8Array<ArrayBuffer> = Uint8Array.of(0x40);
 
 export interface GroupHeader {
   subscribeId: bigint;
@@ -34,7 +43,7 @@ export function decodeGroupHeader(
   return decodeSized(buf, offset, "GROUP", (r) => ({
     subscribeId: r.varintBig("subscribe id"),
     sequence: r.varint("sequence"),
-    frameStart: version >= Version.Lite06 ? r.varint("frame start") : 0,
+    frameStart: hasFrameBounds(version) ? r.varint("frame start") : 0,
   }));
 }
 
@@ -48,11 +57,11 @@ export function encodeGroupHeader(
   version: Version,
   room: { before?: number; after?: number } = {},
 ): Uint8Array<ArrayBuffer> {
-  if (version < Version.Lite06 && msg.frameStart !== 0) {
+  if (!hasFrameBounds(version) && msg.frameStart !== 0) {
     // The peer would number the frames from 0 and misalign the group.
     throw new RangeError("a group starting past frame 0 needs lite-06");
   }
-  const withStart = version >= Version.Lite06;
+  const withStart = hasFrameBounds(version);
   const body = varintSize(msg.subscribeId) + varintSize(msg.sequence) +
     (withStart ? varintSize(msg.frameStart) : 0);
   const before = room.before ?? 0;
@@ -69,11 +78,6 @@ export interface FrameHeader {
   timestampDelta: number;
   /** Payload bytes that follow the header. */
   size: number;
-}
-
-/** Whether frames of this version carry a timestamp delta. */
-export function hasFrameTimestamps(version: Version): boolean {
-  return version >= Version.Lite05;
 }
 
 /**

@@ -5,7 +5,7 @@
  * @module
  */
 import { type Decoded, decodeSized, encodeSized } from "./message.ts";
-import { Version } from "./version.ts";
+import { hasProbeRtt, type Version } from "./version.ts";
 
 export interface Probe {
   /** Bits per second; 0 = unknown. */
@@ -21,13 +21,13 @@ export function decodeProbe(
 ): Decoded<Probe> | undefined {
   return decodeSized(buf, offset, "PROBE", (r) => ({
     bitrate: r.varint("bitrate"),
-    rtt: version >= Version.Lite04 ? r.varint("rtt") : 0,
+    rtt: hasProbeRtt(version) ? r.varint("rtt") : 0,
   }));
 }
 
 export function encodeProbe(msg: Probe, version: Version): Uint8Array<ArrayBuffer> {
   return encodeSized((w) => {
     w.varint(msg.bitrate);
-    if (version >= Version.Lite04) w.varint(msg.rtt);
+    if (hasProbeRtt(version)) w.varint(msg.rtt);
   });
 }

@@ -15,7 +15,7 @@ import { Reader, Writer } from "./buffer.ts";
 import { boundsError, decodeError, ProtocolError, SessionCode } from "./error.ts";
 import { type Decoded, decodeSized, encodeSized } from "./message.ts";
 import { readVarint } from "./varint.ts";
-import { type Version, Version as V } from "./version.ts";
+import { LEGACY_VERSIONS, type Version } from "./version.ts";
 
 /** SETUP messages carry only negotiation parameters; bound them on their own. */
 export const MAX_SETUP_SIZE = 64 * 1024;
@@ -99,7 +99,7 @@ export function encodeServerSetup(setup: ServerSetup): Uint8Array<ArrayBuffer> {
 /** The lite version to answer a legacy CLIENT_SETUP with: the client's first choice we speak. */
 export function chooseLegacyVersion(
   offered: readonly number[],
-  supported: readonly number[] = [V.Lite02, V.Lite01],
+  supported: readonly number[] = LEGACY_VERSIONS,
 ): Version | undefined {
   return offered.find((v) => supported.includes(v)) as Version | undefined;
 }

@@ -13,7 +13,14 @@
 import { ProtocolError, SessionCode, StreamCode } from "./error.ts";
 import { type Decoded, decodeVarint } from "./message.ts";
 import { CLIENT_SETUP_TYPE } from "./setup.ts";
-import { Version } from "./version.ts";
+import {
+  hasGoaway,
+  hasLegacySetup,
+  hasProbe,
+  hasSetupStream,
+  hasTrackStream,
+  type Version,
+} from "./version.ts";
 
 export const BidiType = {
   Announce: 0x01,
@@ -30,20 +37,23 @@ export const UniType = { Group: 0x00, Setup: 0x01 } as const;
 export type BidiKind = "announce" | "subscribe" | "fetch" | "probe" | "goaway" | "track" | "setup";
 export type UniKind = "group" | "setup";
 
-/** The oldest version that has each bidirectional stream type. */
-const BIDI: Record<number, [BidiKind, Version]> = {
-  [BidiType.Announce]: ["announce", Version.Lite01],
-  [BidiType.Subscribe]: ["subscribe", Version.Lite01],
-  [BidiType.Fetch]: ["fetch", Version.Lite03],
-  [BidiType.Probe]: ["probe", Version.Lite03],
-  [BidiType.Goaway]: ["goaway", Version.Lite04],
-  [BidiType.Track]: ["track", Version.Lite05],
+const always = () => true;
+
+/** Each bidirectional stream type and whether a version has it. */
+const BIDI: Record<number, [BidiKind, (version: Version) => boolean]> = {
+  [BidiType.Announce]: ["announce", always],
+  [BidiType.Subscribe]: ["subscribe", always],
+  // The type was reserved with PROBE in lite-03; a version without FETCH refuses the stream.
+  [BidiType.Fetch]: ["fetch", hasProbe],
+  [BidiType.Probe]: ["probe", hasProbe],
+  [BidiType.Goaway]: ["goaway", hasGoaway],
+  [BidiType.Track]: ["track", hasTrackStream],
 };
 
 /**
  * The kind of a bidirectional stream from its type. `undefined` = need more bytes. Throws
  * UnexpectedStream for a type the version lacks, and for unknown types (the session resets the
- * stream on 03+ and closes the session on 01/02: see {@link unknownStreamIsFatal}).
+ * stream where the version {@link toleratesUnknownStreams}, and closes the session elsewhere).
  */
 export function decodeBidiType(
   buf: Uint8Array,
@@ -52,11 +62,11 @@ export function decodeBidiType(
 ): Decoded<BidiKind> | undefined {
   const t = decodeVarint(buf, offset);
   if (!t) return undefined;
-  if (t.value === BidiType.ClientSetup && version <= Version.Lite02) {
+  if (t.value === BidiType.ClientSetup && hasLegacySetup(version)) {
     return { value: "setup", size: t.size };
   }
   const known = BIDI[t.value];
-  if (!known || version < known[1]) {
+  if (!known || !known[1](version)) {
     throw new ProtocolError(
       `unexpected bidirectional stream type ${t.value}`,
       SessionCode.ProtocolViolation,
@@ -75,7 +85,7 @@ export function decodeUniType(
   const t = decodeVarint(buf, offset);
   if (!t) return undefined;
   if (t.value === UniType.Group) return { value: "group", size: t.size };
-  if (t.value === UniType.Setup && version >= Version.Lite05) {
+  if (t.value === UniType.Setup && hasSetupStream(version)) {
     return { value: "setup", size: t.size };
   }
   throw new ProtocolError(
@@ -83,9 +93,4 @@ export function decodeUniType(
     SessionCode.ProtocolViolation,
     StreamCode.Cancel,
   );
-}
-
-/** lite-01/02 treat an unknown stream as a fatal error; 03+ reset just that stream. */
-export function unknownStreamIsFatal(version: Version): boolean {
-  return version <= Version.Lite02;
 }

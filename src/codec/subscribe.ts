@@ -19,7 +19,14 @@ import { decodeError } from "./error.ts";
 import { type Decoded, decodeSized, encodeSized, encodeTyped, frame } from "./message.ts";
 import { checkedPath, type Path } from "./path.ts";
 import { Reader as BodyReader } from "./buffer.ts";
-import { Version } from "./version.ts";
+import {
+  hasFrameBounds,
+  hasGroupOrder,
+  hasOkPriority,
+  hasSubscribeStartEnd,
+  hasSubscribeWindow,
+  type Version,
+} from "./version.ts";
 
 /** What a subscriber may change after SUBSCRIBE (lite-03+). */
 export interface SubscriptionWindow {
@@ -60,10 +67,10 @@ const WHOLE: Pick<
 };
 
 function readWindow(r: Reader, version: Version, priority: number): SubscriptionWindow {
-  const ordered = version < Version.Lite06 ? r.bool("ordered") : false;
+  const ordered = hasGroupOrder(version) ? r.bool("ordered") : false;
   const maxLatency = r.varint("max latency");
   let startGroup: number | undefined;
-  if (version >= Version.Lite06) {
+  if (hasFrameBounds(version)) {
     startGroup = r.varint("start group"); // a raw floor
   } else {
     startGroup = r.optional("start group");
@@ -71,7 +78,7 @@ function readWindow(r: Reader, version: Version, priority: number): Subscription
   const endGroup = r.optional("end group");
   let startFrame = 0;
   let endFrame: number | undefined;
-  if (version >= Version.Lite06) {
+  if (hasFrameBounds(version)) {
     startFrame = r.varint("start frame");
     endFrame = r.optional("end frame");
     // Frames are numbered per group: an end frame needs the end group it qualifies. (The start
@@ -86,12 +93,12 @@ function readWindow(r: Reader, version: Version, priority: number): Subscription
 }
 
 function writeWindow(w: Writer, msg: SubscriptionWindow, version: Version): void {
-  if (version < Version.Lite06) w.bool(msg.ordered);
+  if (hasGroupOrder(version)) w.bool(msg.ordered);
   w.varint(msg.maxLatency);
-  if (version >= Version.Lite06) w.varint(msg.startGroup ?? 0);
+  if (hasFrameBounds(version)) w.varint(msg.startGroup ?? 0);
   else w.optional(msg.startGroup);
   w.optional(msg.endGroup);
-  if (version >= Version.Lite06) {
+  if (hasFrameBounds(version)) {
     w.varint(msg.startFrame).optional(msg.endFrame);
   } else if (msg.startFrame !== 0 || msg.endFrame !== undefined) {
     // Older versions would deliver the frames the caller excluded.
@@ -109,7 +116,7 @@ export function decodeSubscribe(
     const broadcast = checkedPath(r.string("broadcast"), "broadcast");
     const track = r.string("track");
     const priority = r.u8("priority");
-    const window = version >= Version.Lite03
+    const window = hasSubscribeWindow(version)
       ? readWindow(r, version, priority)
       : { ...WHOLE, priority };
     return { id, broadcast, track, ...window };
@@ -119,7 +126,7 @@ export function decodeSubscribe(
 export function encodeSubscribe(msg: Subscribe, version: Version): Uint8Array<ArrayBuffer> {
   return encodeSized((w) => {
     w.varint(msg.id).string(msg.broadcast).string(msg.track).u8(msg.priority);
-    if (version >= Version.Lite03) writeWindow(w, msg, version);
+    if (hasSubscribeWindow(version)) writeWindow(w, msg, version);
   });
 }
 
@@ -129,7 +136,7 @@ export function decodeSubscribeUpdate(
   version: Version,
   offset = 0,
 ): Decoded<SubscribeUpdate> | undefined {
-  if (version < Version.Lite03) throw decodeError("SUBSCRIBE_UPDATE needs lite-03 or newer");
+  if (!hasSubscribeWindow(version)) throw decodeError("SUBSCRIBE_UPDATE needs lite-03 or newer");
   return decodeSized(
     buf,
     offset,
@@ -142,7 +149,9 @@ export function encodeSubscribeUpdate(
   msg: SubscribeUpdate,
   version: Version,
 ): Uint8Array<ArrayBuffer> {
-  if (version < Version.Lite03) throw new RangeError("SUBSCRIBE_UPDATE needs lite-03 or newer");
+  if (!hasSubscribeWindow(version)) {
+    throw new RangeError("SUBSCRIBE_UPDATE needs lite-03 or newer");
+  }
   return encodeSized((w) => {
     w.u8(msg.priority);
     writeWindow(w, msg, version);
@@ -177,10 +186,10 @@ export function decodeSubscribeResponse(
   version: Version,
   offset = 0,
 ): Decoded<SubscribeResponse> | undefined {
-  if (version <= Version.Lite02) {
+  if (!hasSubscribeWindow(version)) {
     return decodeSized(buf, offset, "SUBSCRIBE_OK", (r): SubscribeResponse => ({
       kind: "ok",
-      priority: version === Version.Lite01 ? r.u8("priority") : 0,
+      priority: hasOkPriority(version) ? r.u8("priority") : 0,
       ordered: false,
       maxLatency: 0,
       startGroup: undefined,
@@ -191,7 +200,7 @@ export function decodeSubscribeResponse(
   if (!f) return undefined;
   const r = new BodyReader(buf, f.start, f.end);
   let value: SubscribeResponse;
-  if (version <= Version.Lite04) {
+  if (!hasSubscribeStartEnd(version)) {
     if (f.type === TYPES_03.ok) {
       value = {
         kind: "ok",
@@ -232,17 +241,17 @@ export function encodeSubscribeResponse(
   msg: SubscribeResponse,
   version: Version,
 ): Uint8Array<ArrayBuffer> {
-  if (version <= Version.Lite02) {
+  if (!hasSubscribeWindow(version)) {
     if (msg.kind !== "ok") throw new RangeError(`lite-01/02 have no ${msg.kind} response`);
     return encodeSized((w) => {
-      if (version === Version.Lite01) w.u8(msg.priority);
+      if (hasOkPriority(version)) w.u8(msg.priority);
     });
   }
   if (msg.kind === "drop") {
-    const type = version <= Version.Lite04 ? TYPES_03.drop : TYPES_05.drop;
+    const type = hasSubscribeStartEnd(version) ? TYPES_05.drop : TYPES_03.drop;
     return encodeTyped(type, (w) => w.varint(msg.start).varint(msg.end).varint(msg.errorCode));
   }
-  if (version <= Version.Lite04) {
+  if (!hasSubscribeStartEnd(version)) {
     if (msg.kind !== "ok") throw new RangeError(`lite-03/04 have no ${msg.kind} response`);
     return encodeTyped(
       TYPES_03.ok,

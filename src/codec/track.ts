@@ -7,7 +7,7 @@
 import { decodeError } from "./error.ts";
 import { type Decoded, decodeSized, encodeSized } from "./message.ts";
 import { checkedPath, type Path } from "./path.ts";
-import { Version } from "./version.ts";
+import { hasGroupOrder, type Version } from "./version.ts";
 
 export interface Track {
   broadcast: Path;
@@ -42,7 +42,7 @@ export function decodeTrackInfo(
 ): Decoded<TrackInfo> | undefined {
   return decodeSized(buf, offset, "TRACK_INFO", (r) => {
     const priority = r.u8("priority");
-    const ordered = version < Version.Lite06 ? r.bool("ordered") : false;
+    const ordered = hasGroupOrder(version) ? r.bool("ordered") : false;
     const maxLatency = r.varint("max latency");
     const timescale = r.varint("timescale");
     if (timescale === 0) throw decodeError("TRACK_INFO: timescale must not be 0");
@@ -54,7 +54,7 @@ export function encodeTrackInfo(msg: TrackInfo, version: Version): Uint8Array<Ar
   if (msg.timescale === 0) throw new RangeError("timescale must not be 0");
   return encodeSized((w) => {
     w.u8(msg.priority);
-    if (version < Version.Lite06) w.bool(msg.ordered);
+    if (hasGroupOrder(version)) w.bool(msg.ordered);
     w.varint(msg.maxLatency).varint(msg.timescale);
   });
 }

@@ -1,11 +1,12 @@
 /**
- * What every moq-lite session of a relay shares: the routing table, the cache budget, the
- * relay's hop id, and the per-connection limits.
+ * What every moq-lite session of a relay shares: the cache budget, the relay's hop id, the
+ * per-connection limits, and the policy that decides what each session may see (its view).
  *
  * @module
  */
 import type { CacheBudget } from "../cache/budget.ts";
-import type { Origin } from "../cache/origin.ts";
+import type { OriginView } from "../cache/view.ts";
+import type { Logger } from "../log.ts";
 
 /** Per-connection bounds on what a peer can make the relay hold. */
 export interface SessionLimits {
@@ -35,40 +36,24 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   maxIncomingGroups: 1024,
 };
 
-/** Paths under this prefix belong to the cluster: members and their records. */
-export const INTERNAL_PREFIX = "internal";
-/** Where each cluster node announces itself: `internal/origins/<host:port>`. */
-export const ORIGINS_PREFIX = "internal/origins";
+/** Sessions a relay serves at once unless configured otherwise (each one holds memory). */
+export const DEFAULT_MAX_SESSIONS = 10_000;
 
-/** How this relay takes part in a cluster. */
-export interface ClusterPolicy {
-  /** The shared secret cluster sessions must present; undefined = open (the seed's behaviour). */
-  token: string | undefined;
-  /**
-   * This relay's part: the root (relays every member's record), a node (shows other relays its
-   * local broadcasts and its own record), or a read-only member (shows them nothing).
-   */
-  role: "root" | "node" | "member";
+/** Who is asking for a view: the session's root and its URL's query parameters. */
+export interface ScopeRequest {
+  /** The URL path (or lite-05+ SETUP path): every path on the wire is relative to it. */
+  root: string;
+  params: URLSearchParams;
+  log: Logger;
 }
 
-export interface RelayContext {
-  readonly origin: Origin;
+export interface SessionContext {
   readonly budget: CacheBudget;
   /** This relay's hop id: non-zero, below 2^53 (JavaScript clients read it as a number). */
   readonly hop: bigint;
   readonly limits: SessionLimits;
-  readonly cluster: ClusterPolicy;
-}
-
-/** Whether a session presenting `presented` (the `cluster` URL parameter) is a cluster member. */
-export function isClusterMember(policy: ClusterPolicy, presented: string | null): boolean {
-  if (presented === null) return false;
-  return policy.token === undefined || presented === policy.token;
-}
-
-/** Whether a path is under the cluster's internal prefix. */
-export function isInternal(path: string): boolean {
-  return path === INTERNAL_PREFIX || path.startsWith(`${INTERNAL_PREFIX}/`);
+  /** The view an accepted session gets once its root and parameters are known. */
+  scope(request: ScopeRequest): OriginView;
 }
 
 /** A random non-zero hop id below 2^53. */

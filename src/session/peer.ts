@@ -1,30 +1,32 @@
 /**
- * The view of one moq-lite session that its stream handlers share.
+ * The view of one moq-lite session that its two roles share: the negotiated version, the
+ * transport, the session's view of the origin, and the relay-wide settings.
  *
  * @module
  */
+import type { CacheBudget } from "../cache/budget.ts";
+import type { OriginView } from "../cache/view.ts";
 import type { Version } from "../codec/version.ts";
 import type { Logger } from "../log.ts";
 import type { Session } from "../transport/session.ts";
-import type { RelayContext } from "./context.ts";
+import type { SessionLimits } from "./context.ts";
 
 export interface Peer {
   readonly version: Version;
   readonly transport: Session;
-  readonly ctx: RelayContext;
-  /** The session's root: every path on the wire is relative to it. */
-  readonly root: string;
+  /** What this session may see, subscribe to and announce; paths relative to its root. */
+  readonly view: OriginView;
+  readonly budget: CacheBudget;
+  /** This relay's hop id. */
+  readonly hop: bigint;
+  readonly limits: SessionLimits;
   /** The peer's hop id from its lite-05+ SETUP, if it gave one. */
   readonly peerHop: bigint | undefined;
-  /** Identity of this session, to keep its own announcements from being echoed back. */
-  readonly self: object;
   readonly log: Logger;
-  /** Another relay of the cluster (authorized for internal paths; sees only local broadcasts). */
-  readonly cluster: boolean;
+  /** Aborted once the session is over. */
+  readonly signal: AbortSignal;
   /** Ends the session with a protocol violation (or another session code). */
   fail(code: number, reason: string): void;
-  /** Resolves when the session is over. */
-  readonly done: Promise<void>;
 }
 
 /** A control-stream send priority above every group stream. */

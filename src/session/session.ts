@@ -1,30 +1,25 @@
 /**
- * One moq-lite session over any transport, in both roles at once: it serves the peer's
- * announce, subscribe, track and fetch requests from the cache, and it subscribes to what the
- * peer publishes when someone downstream wants it. Protocol violations close this session with
- * the protocol's code and a log line; they never touch other sessions.
+ * One moq-lite session over any transport, in both roles at once: its {@link Publisher} serves
+ * what the peer asks for (subscriptions, FETCH, TRACK, announce requests) from the cache; its
+ * {@link Subscriber} takes what the peer publishes into the cache when someone wants it. What the
+ * session may see and announce is its view of the origin, handed to it by the relay's policy.
+ * Protocol violations close this session with the protocol's code and a log line; they never
+ * touch other sessions.
  *
  * @module
  */
+import type { CacheBudget } from "../cache/budget.ts";
+import type { OriginView } from "../cache/view.ts";
 import {
-  chooseLegacyVersion,
   decodeBidiType,
-  decodeClientSetup,
   decodeGoaway,
-  decodeServerSetup,
-  decodeSetup,
   decodeUniType,
-  encodeClientSetup,
-  encodeServerSetup,
-  encodeSetup,
+  hasTrackStream,
   normalizePath,
   ProtocolError,
   SessionCode,
-  setupInfo,
-  setupParameters,
   StreamCode,
-  UniType,
-  unknownStreamIsFatal,
+  toleratesUnknownStreams,
   Version,
   versionForAlpn,
   versionName,
@@ -32,16 +27,12 @@ import {
 import { type Logger, logger } from "../log.ts";
 import type { BiStream, RecvStream, Session } from "../transport/session.ts";
 import { StreamError } from "../transport/session.ts";
-import { runAnnounceIntake, serveAnnounceRequest } from "./announce.ts";
-import { isClusterMember, type RelayContext } from "./context.ts";
-import { serveFetch, serveTrack } from "./info.ts";
-import { CONTROL_PRIORITY, type Peer } from "./peer.ts";
+import type { SessionContext, SessionLimits } from "./context.ts";
+import type { Peer } from "./peer.ts";
+import { Publisher } from "./publisher/publisher.ts";
 import { MessageReader } from "./reader.ts";
-import { ServeState, serveSubscribe } from "./subscribe.ts";
-import { UpstreamSubscriber } from "./upstream.ts";
-
-/** How long a peer has to complete the setup exchange. */
-const SETUP_TIMEOUT_MS = 10_000;
+import { type Negotiated, SetupExchange } from "./setup.ts";
+import { Subscriber } from "./subscriber/subscriber.ts";
 
 let nextSessionId = 1;
 
@@ -50,79 +41,81 @@ export interface SessionOptions {
   role: "server" | "client";
   /** Client role on raw QUIC (lite-05+): the path (and query) to send in SETUP. */
   path?: string;
-  /** Client role: the peer is another relay of our cluster. */
-  cluster?: boolean;
   /** Client role with `moql`: the versions to offer in the legacy SETUP (default lite-02, lite-01). */
   legacyVersions?: Version[];
+  /** The view this session gets; by default the context's scope for its URL. */
+  view?: OriginView;
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    promise,
-    new Promise<T>((_, reject) =>
-      timer = setTimeout(
-        () => reject(new ProtocolError(`${what} timed out`, SessionCode.Timeout)),
-        ms,
-      )
-    ),
-  ]).finally(() => clearTimeout(timer));
+function formatRemote(remote: Deno.NetAddr): string {
+  return remote.hostname.includes(":")
+    ? `[${remote.hostname}]:${remote.port}`
+    : `${remote.hostname}:${remote.port}`;
 }
 
 export class MoqSession implements Peer {
   readonly id = nextSessionId++;
   readonly transport: Session;
-  readonly ctx: RelayContext;
   readonly log: Logger;
-  readonly self = this;
-  readonly done: Promise<void>;
-  version: Version = Version.Lite03;
-  root = "";
+  /** What the protocol names until the setup settles it (a legacy setup picks 01 or 02). */
+  version: Version;
   peerHop: bigint | undefined;
-  cluster = false;
-  readonly #role: "server" | "client";
+  /** The session's root: every path on the wire is relative to it. */
+  root = "";
+  readonly #ctx: SessionContext;
   readonly #options: SessionOptions;
-  readonly #serve = new ServeState();
-  #upstream: UpstreamSubscriber | undefined;
+  readonly #done = new AbortController();
+  readonly #setup: SetupExchange;
+  #view: OriginView | undefined;
+  #publisher: Publisher | undefined;
+  #subscriber: Subscriber | undefined;
   #closing = false;
-  #peerSetup: ((info: ReturnType<typeof setupInfo>) => void) | undefined;
-  #peerSetupSeen = false;
 
-  constructor(transport: Session, ctx: RelayContext, options: SessionOptions) {
+  constructor(transport: Session, ctx: SessionContext, options: SessionOptions) {
     this.transport = transport;
-    this.ctx = ctx;
-    this.#role = options.role;
+    this.#ctx = ctx;
     this.#options = options;
-    const remote = transport.remote;
-    this.log = logger("session").with({
-      conn: this.id,
-      remote: remote.hostname.includes(":")
-        ? `[${remote.hostname}]:${remote.port}`
-        : `${remote.hostname}:${remote.port}`,
+    this.log = logger("session").with({ conn: this.id, remote: formatRemote(transport.remote) });
+    const named = versionForAlpn(transport.protocol);
+    this.version = typeof named === "number" ? named : Version.Lite02;
+    this.#setup = new SetupExchange(transport, {
+      role: options.role,
+      hop: ctx.hop,
+      path: options.path,
+      legacyVersions: options.legacyVersions,
     });
-    this.done = transport.closed.then(() => {});
-    if (transport.url) this.root = normalizePath(decodeURIComponent(transport.url.pathname));
-    if (options.role === "client") this.cluster = options.cluster ?? false;
-    else if (transport.url) this.#authorize(transport.url);
+    void transport.closed.then(() => this.#done.abort());
   }
 
-  /** A server-side session is a cluster member if its URL presents the cluster token. */
-  #authorize(url: URL): void {
-    const presented = url.searchParams.get("cluster");
-    this.cluster = isClusterMember(this.ctx.cluster, presented);
-    if (presented !== null && !this.cluster) {
-      this.log.warn("a session presented a wrong cluster token");
-    }
+  get signal(): AbortSignal {
+    return this.#done.signal;
   }
 
-  /** Subscriptions and group streams this session is being served (for stats and tests). */
-  get serving(): ServeState {
-    return this.#serve;
+  get view(): OriginView {
+    if (!this.#view) throw new Error("the session has no view before its setup");
+    return this.#view;
   }
 
-  /** The upstream side (for stats and tests). */
-  get upstream(): UpstreamSubscriber | undefined {
-    return this.#upstream;
+  get budget(): CacheBudget {
+    return this.#ctx.budget;
+  }
+
+  get hop(): bigint {
+    return this.#ctx.hop;
+  }
+
+  get limits(): SessionLimits {
+    return this.#ctx.limits;
+  }
+
+  /** The publisher side (for stats and tests); undefined until set up. */
+  get publisher(): Publisher | undefined {
+    return this.#publisher;
+  }
+
+  /** The subscriber side (for stats and tests); undefined until set up. */
+  get subscriber(): Subscriber | undefined {
+    return this.#subscriber;
   }
 
   fail(code: number, reason: string): void {
@@ -134,115 +127,59 @@ export class MoqSession implements Peer {
 
   /** Negotiates, then serves until the session ends. */
   async run(): Promise<void> {
+    const accepting = this.#acceptUni();
     try {
-      await this.#negotiate();
+      const negotiated = await this.#setup.negotiate();
+      this.#begin(negotiated);
     } catch (e) {
       this.fail(
         e instanceof ProtocolError ? e.code : SessionCode.ProtocolViolation,
         `setup failed: ${e instanceof Error ? e.message : e}`,
       );
-      await this.done;
+      await Promise.allSettled([accepting]);
       return;
     }
-    this.log.info(`${this.cluster ? "cluster " : ""}session {version} root {root}`, {
+    const subscriber = this.#subscriber!;
+    this.log.info("session {version} root {root}", {
       version: versionName(this.version),
       root: this.root || "/",
       kind: this.transport.kind,
     });
-    const upstream = new UpstreamSubscriber(this);
-    this.#upstream = upstream;
     const tasks = [
+      accepting,
       this.#acceptBidi(),
-      runAnnounceIntake(this, upstream).catch((e) => this.#streamFailed("announce intake", e)),
+      subscriber.takeAnnouncements().catch((e) => this.#streamFailed("announcements", e)),
+      subscriber.receiveDatagrams().catch((e) => this.#streamFailed("datagrams", e)),
     ];
-    if (this.version < Version.Lite05) tasks.push(this.#acceptUni());
-    await this.done;
-    upstream.close();
+    await new Promise<void>((resolve) =>
+      this.signal.addEventListener("abort", () => resolve(), { once: true })
+    );
+    subscriber.close();
     await Promise.allSettled(tasks);
     this.log.info("session closed");
   }
 
-  /** Picks the version and runs the setup exchange the version needs. */
-  async #negotiate(): Promise<void> {
-    const chosen = versionForAlpn(this.transport.protocol);
-    if (chosen === undefined) {
-      throw new ProtocolError(`unknown protocol ${this.transport.protocol}`, SessionCode.Version);
-    }
-    if (chosen === "legacy") {
-      this.version = await withTimeout(this.#legacySetup(), SETUP_TIMEOUT_MS, "SETUP");
-      return;
-    }
-    this.version = chosen;
-    if (chosen < Version.Lite05) return;
-    // lite-05+: each side sends one SETUP on its own unidirectional stream.
-    const peerSetup = new Promise<ReturnType<typeof setupInfo>>((resolve) =>
-      this.#peerSetup = resolve
-    );
-    this.#acceptUni().catch((e) => this.#streamFailed("unidirectional accept", e));
-    const ours = setupParameters({
-      hop: this.ctx.hop,
-      path: this.#role === "client" && this.transport.kind === "quic"
-        ? this.#options.path
-        : undefined,
-    });
-    const stream = await this.transport.openUni({
-      priority: CONTROL_PRIORITY,
-      initial: Uint8Array.of(UniType.Setup),
-    });
-    await stream.write(encodeSetup(ours));
-    await stream.close();
-    const info = await withTimeout(peerSetup, SETUP_TIMEOUT_MS, "SETUP");
-    this.peerHop = info.hop;
-    if (this.#role === "server" && this.transport.kind === "quic" && info.path !== undefined) {
-      // Raw QUIC has no URL: the SETUP path (and query) takes its place.
-      const url = new URL(info.path, "moqt://relay/");
+  /** The setup is done: the version is known, and so are the session's root and view. */
+  #begin(negotiated: Negotiated): void {
+    this.version = negotiated.version;
+    this.peerHop = negotiated.peerHop;
+    if (negotiated.sessionStream) this.#holdSessionStream(negotiated.sessionStream);
+    // Raw QUIC has no URL: a lite-05+ client's SETUP path (and query) takes its place.
+    const url = this.transport.url ??
+      new URL(negotiated.path ?? "/", "moqt://relay/");
+    try {
       this.root = normalizePath(decodeURIComponent(url.pathname));
-      this.#authorize(url);
+    } catch {
+      throw new ProtocolError(`the path ${url.pathname} is not valid percent-encoding`);
     }
-  }
-
-  /** lite-01/02: CLIENT_SETUP / SERVER_SETUP on the first bidirectional stream, kept open. */
-  async #legacySetup(): Promise<Version> {
-    if (this.#role === "client") {
-      const stream = await this.transport.openBi({ priority: CONTROL_PRIORITY });
-      await stream.send.write(
-        encodeClientSetup({
-          versions: this.#options.legacyVersions ?? [Version.Lite02, Version.Lite01],
-          parameters: Uint8Array.of(0),
-        }),
-      );
-      const reader = new MessageReader(stream.recv);
-      const answer = await reader.expect(decodeServerSetup, "SERVER_SETUP");
-      const version = chooseLegacyVersion([answer.version]);
-      if (!version) {
-        throw new ProtocolError(
-          `the server chose unsupported version ${answer.version}`,
-          SessionCode.Version,
-        );
-      }
-      this.#holdSessionStream(stream, reader);
-      return version;
-    }
-    const stream = await this.transport.acceptBi();
-    if (!stream) throw new ProtocolError("the session ended before SETUP");
-    const reader = new MessageReader(stream.recv);
-    const type = await reader.expect((b, o) => decodeBidiType(b, Version.Lite02, o), "stream type");
-    if (type !== "setup") throw new ProtocolError("the first stream is not CLIENT_SETUP");
-    const setup = await reader.expect(decodeClientSetup, "CLIENT_SETUP");
-    const version = chooseLegacyVersion(setup.versions);
-    if (!version) {
-      throw new ProtocolError(
-        `no common version in ${setup.versions.map((v) => v.toString(16)).join(",")}`,
-        SessionCode.Version,
-      );
-    }
-    await stream.send.write(encodeServerSetup({ version, parameters: Uint8Array.of(0) }));
-    this.#holdSessionStream(stream, reader);
-    return version;
+    this.#view = this.#options.view ??
+      this.#ctx.scope({ root: this.root, params: url.searchParams, log: this.log });
+    this.#publisher = new Publisher(this);
+    this.#subscriber = new Subscriber(this);
   }
 
   /** The lite-01/02 session stream lives as long as the session; its end ends the session. */
-  #holdSessionStream(stream: BiStream, reader: MessageReader): void {
+  #holdSessionStream({ stream, reader }: { stream: BiStream; reader: MessageReader }): void {
     void reader.drain().catch(() => {}).then(() => {
       if (!this.#closing) this.fail(SessionCode.Cancel, "session stream closed");
       void stream.send.close().catch(() => {});
@@ -277,8 +214,8 @@ export class MoqSession implements Peer {
     try {
       kind = await reader.read((b, o) => decodeBidiType(b, this.version, o));
     } catch (e) {
-      if (e instanceof ProtocolError && !unknownStreamIsFatal(this.version)) {
-        // lite-03+: an unknown stream type is refused, not fatal (that is how extensions probe).
+      if (e instanceof ProtocolError && toleratesUnknownStreams(this.version)) {
+        // An unknown stream type is refused, not fatal (that is how extensions probe).
         stream.recv.stop(StreamCode.Cancel);
         stream.send.reset(StreamCode.Cancel);
         return;
@@ -288,14 +225,12 @@ export class MoqSession implements Peer {
     if (kind === null) return void stream.send.close().catch(() => {});
     switch (kind) {
       case "announce":
-        return await this.#limitedAnnounce(stream, reader);
       case "subscribe":
-        return await serveSubscribe(this, this.#serve, stream, reader);
       case "track":
-        return await serveTrack(this, stream, reader);
+        return await this.#publisher!.serve(kind, stream, reader);
       case "fetch":
-        if (this.version < Version.Lite05) return stream.send.reset(StreamCode.Cancel);
-        return await serveFetch(this, stream, reader);
+        if (!hasTrackStream(this.version)) return stream.send.reset(StreamCode.Cancel);
+        return await this.#publisher!.serve(kind, stream, reader);
       case "probe":
         // We have no bandwidth estimate to report: finish our side, keep reading theirs.
         await stream.send.close().catch(() => {});
@@ -310,32 +245,13 @@ export class MoqSession implements Peer {
     }
   }
 
-  #announceRequests = 0;
-
-  async #limitedAnnounce(stream: BiStream, reader: MessageReader): Promise<void> {
-    if (this.#announceRequests >= this.ctx.limits.maxAnnounceRequests) {
-      this.log.warn("refusing an announce request: over the limit of {limit}", {
-        limit: this.ctx.limits.maxAnnounceRequests,
-      });
-      stream.recv.stop(StreamCode.Cancel);
-      stream.send.reset(StreamCode.Cancel);
-      return;
-    }
-    this.#announceRequests++;
-    try {
-      await serveAnnounceRequest(this, stream, reader);
-    } finally {
-      this.#announceRequests--;
-    }
-  }
-
   async #handleUni(stream: RecvStream): Promise<void> {
     const reader = new MessageReader(stream);
     let kind;
     try {
       kind = await reader.read((b, o) => decodeUniType(b, this.version, o));
     } catch (e) {
-      if (e instanceof ProtocolError && !unknownStreamIsFatal(this.version)) {
+      if (e instanceof ProtocolError && toleratesUnknownStreams(this.version)) {
         return stream.stop(StreamCode.Cancel);
       }
       throw e;
@@ -344,21 +260,15 @@ export class MoqSession implements Peer {
     if (kind === "setup") {
       // Unlike a bad group stream, a bad or second SETUP breaks the whole session at once.
       try {
-        if (this.#peerSetupSeen) throw new ProtocolError("a second SETUP stream");
-        this.#peerSetupSeen = true;
-        const setup = await reader.expect(decodeSetup, "SETUP");
-        this.#peerSetup?.(setupInfo(setup));
+        return await this.#setup.receive(reader);
       } catch (e) {
         if (e instanceof ProtocolError) return this.fail(e.code, e.message);
         throw e;
       }
-      return;
     }
-    if (!this.#upstream) {
-      // Groups before setup completed cannot belong to a subscription of ours.
-      return stream.stop(StreamCode.Cancel);
-    }
-    await this.#upstream.receiveGroup(stream, reader);
+    // Groups before the setup completed cannot belong to a subscription of ours.
+    if (!this.#subscriber) return stream.stop(StreamCode.Cancel);
+    await this.#subscriber.receiveGroup(stream, reader);
   }
 
   #streamFailed(what: string, e: unknown, bidi?: BiStream, uni?: RecvStream): void {

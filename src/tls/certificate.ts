@@ -188,6 +188,26 @@ export async function loadCertificate(certPath: string, keyPath: string): Promis
   };
 }
 
+/** Loads an extra trust anchor (PEM), checking it holds at least one valid certificate. */
+export function loadTrustRoot(path: string): string {
+  const pem = readText(path, "trust root");
+  let blocks;
+  try {
+    blocks = decodePem(pem).filter((b) => b.label === "CERTIFICATE");
+  } catch (e) {
+    throw new CertificateError(`${path}: ${(e as Error).message}`);
+  }
+  if (blocks.length === 0) throw new CertificateError(`${path}: no CERTIFICATE block in the file`);
+  for (const block of blocks) {
+    try {
+      new x509.X509Certificate(block.der);
+    } catch (e) {
+      throw new CertificateError(`${path}: not a valid certificate: ${(e as Error).message}`);
+    }
+  }
+  return pem;
+}
+
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
 /** Generates a self-signed ECDSA P-256 certificate for `names` (DNS names or IP addresses). */

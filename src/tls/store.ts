@@ -8,6 +8,7 @@ import {
   CertificateError,
   generateCertificate,
   loadCertificate,
+  loadTrustRoot,
   type TlsCertificate,
 } from "./certificate.ts";
 
@@ -17,23 +18,32 @@ const RENEW_BEFORE_MS = 2 * 24 * 3600 * 1000;
 export interface TlsSettings {
   certificates: { cert: string; key: string }[];
   generate: string[];
+  /** Extra trust anchors (PEM files) for connections this relay makes. */
+  roots?: string[];
 }
 
 /** Holds the certificates served; the first is the default when SNI matches none. */
 export class CertificateStore implements Disposable {
   #certificates: TlsCertificate[];
   #generate: string[];
+  /** Extra trust anchors (PEM text) for connections this relay makes to other relays. */
+  readonly roots: readonly string[];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #listeners = new Set<(certificates: readonly TlsCertificate[]) => void>();
 
-  private constructor(certificates: TlsCertificate[], generate: string[]) {
+  private constructor(certificates: TlsCertificate[], generate: string[], roots: string[]) {
     this.#certificates = certificates;
     this.#generate = generate;
+    this.roots = roots;
     this.#scheduleRenewal();
   }
 
-  /** Loads every configured certificate (throwing {@link CertificateError}) and generates one if asked. */
+  /**
+   * Loads every configured certificate and trust root (throwing {@link CertificateError}) and
+   * generates a certificate if asked.
+   */
   static async load(settings: TlsSettings): Promise<CertificateStore> {
+    const roots = (settings.roots ?? []).map(loadTrustRoot);
     const certificates: TlsCertificate[] = [];
     for (const { cert, key } of settings.certificates) {
       certificates.push(await loadCertificate(cert, key));
@@ -42,7 +52,7 @@ export class CertificateStore implements Disposable {
       certificates.push(await generateCertificate(settings.generate));
     }
     if (certificates.length === 0) throw new CertificateError("no certificate configured");
-    return new CertificateStore(certificates, settings.generate);
+    return new CertificateStore(certificates, settings.generate, roots);
   }
 
   get certificates(): readonly TlsCertificate[] {

@@ -4,12 +4,14 @@
  * as the relay does; so it speaks every version, lite-06 included (no npm client does yet).
  */
 import { Broadcast } from "../../src/cache/broadcast.ts";
-import { CacheBudget } from "../../src/cache/budget.ts";
+import { CacheBudget, type CacheLimits } from "../../src/cache/budget.ts";
 import type { Group } from "../../src/cache/group.ts";
 import type { Track } from "../../src/cache/track.ts";
 import { LocalSource } from "../../src/cache/local.ts";
 import { Origin } from "../../src/cache/origin.ts";
-import { DEFAULT_SESSION_LIMITS, randomHop, type RelayContext } from "../../src/session/context.ts";
+import { RootedView } from "../../src/cache/view.ts";
+import type { RelayContext } from "../../src/relay.ts";
+import { DEFAULT_SESSION_LIMITS, randomHop } from "../../src/session/context.ts";
 import { MoqSession } from "../../src/session/session.ts";
 import { Version } from "../../src/codec/version.ts";
 import { Endpoint } from "../../src/transport/endpoint.ts";
@@ -32,14 +34,18 @@ export interface OwnClient extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** The context of a session of our own client: its own origin and cache, default limits. */
-export function ownClientContext(): RelayContext {
+/**
+ * The context of a session of our own client: its own origin and cache, default limits, and a
+ * view with no rules (a client shows the relay everything it publishes).
+ */
+export function ownClientContext(cache?: CacheLimits): RelayContext {
+  const origin = new Origin();
   return {
-    origin: new Origin(),
-    budget: new CacheBudget(),
+    origin,
+    budget: new CacheBudget(cache),
     hop: randomHop(),
     limits: DEFAULT_SESSION_LIMITS,
-    cluster: { token: undefined, role: "node" },
+    scope: ({ root }) => new RootedView(origin, root),
   };
 }
 
@@ -67,10 +73,10 @@ export async function connectOwnClient(
     transport?: "webtransport" | "quic";
     path?: string;
     fingerprint: string;
-    /** Behave as a cluster member would (show internal paths); the relay still checks the token. */
-    cluster?: boolean;
     /** The relay's host (default 127.0.0.1). */
     host?: string;
+    /** The client's own cache bounds (default: the relay's defaults). */
+    cache?: CacheLimits;
   },
 ): Promise<OwnClient> {
   const hash = fingerprintBytes(options.fingerprint);
@@ -95,11 +101,10 @@ export async function connectOwnClient(
     serverCertificateHashes: [hash],
     rawQuic: kind === "quic",
   });
-  const context = ownClientContext();
+  const context = ownClientContext(options.cache);
   const session = new MoqSession(transport, context, {
     role: "client",
     path,
-    cluster: options.cluster,
     legacyVersions: legacy01 ? [Version.Lite01] : undefined,
   });
   const running = session.run();
@@ -122,9 +127,13 @@ export async function connectOwnClient(
       return source;
     },
     subscribeUnannounced(broadcastPath, trackName) {
-      const upstream = session.upstream;
-      if (!upstream) throw new Error("the session is not set up yet");
-      const broadcast = new Broadcast(broadcastPath, upstream, context.budget);
+      const subscriber = session.subscriber;
+      if (!subscriber) throw new Error("the session is not set up yet");
+      const broadcast = new Broadcast(
+        broadcastPath,
+        subscriber.source(broadcastPath),
+        context.budget,
+      );
       return broadcast.subscribe(trackName, { priority: 1, maxLatency: 0 }).track;
     },
     async announced(broadcastPath, timeoutMs = 5000) {

@@ -1,24 +1,11 @@
 /**
- * A relay as its own process (`deno run main.ts`), on its own loopback port, for cluster tests:
- * start, read its /stats, kill it (SIGKILL, as a crash), restart it on the same port.
+ * A relay as its own process (`deno run main.ts`), for cluster tests: it binds port 0 (unless
+ * told a port) and says which port it got in its "listening on" line; start, read its /stats,
+ * kill it (SIGKILL, as a crash), restart it on the port it had.
  */
 const main = new URL("../../main.ts", import.meta.url).pathname;
-
-/** A port free for both UDP and TCP on 127.0.0.1. */
-export function freePort(): number {
-  for (let i = 0; i < 50; i++) {
-    const udp = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
-    const port = (udp.addr as Deno.NetAddr).port;
-    udp.close();
-    try {
-      Deno.listen({ hostname: "127.0.0.1", port }).close();
-      return port;
-    } catch {
-      // taken on TCP: try another
-    }
-  }
-  throw new Error("no free port");
-}
+/** The relay's start-up line, with the port it bound. */
+const LISTENING = /listening on (?:\[[^\]]*\]|[^\s:]+):(\d+) /;
 
 export interface RelayProcess extends AsyncDisposable {
   readonly port: number;
@@ -43,6 +30,8 @@ export interface RelayStats {
     cluster: boolean;
     subscriptionsServed: number;
     upstreamSubscriptions: number;
+    /** What the peer has announced to this relay: its first answer arrived, routes held. */
+    announcements: { listed: boolean; active: number };
   }[];
 }
 
@@ -55,11 +44,11 @@ export interface ProcessOptions {
 
 export async function startRelayProcess(
   args: string[],
-  port = freePort(),
+  port = 0,
   options: ProcessOptions = {},
 ): Promise<RelayProcess> {
   const host = options.host ?? "127.0.0.1";
-  const fullArgs = [
+  const fullArgs = (port: number) => [
     "run",
     "--allow-all",
     main,
@@ -76,8 +65,8 @@ export async function startRelayProcess(
 
   const launch = async () => {
     const [command, commandArgs] = options.netns
-      ? ["ip", ["netns", "exec", options.netns, Deno.execPath(), ...fullArgs]]
-      : [Deno.execPath(), fullArgs];
+      ? ["ip", ["netns", "exec", options.netns, Deno.execPath(), ...fullArgs(port)]]
+      : [Deno.execPath(), fullArgs(port)];
     const proc = new Deno.Command(command, {
       args: commandArgs,
       env: { NO_COLOR: "1" },
@@ -93,7 +82,7 @@ export async function startRelayProcess(
       try {
         for (let r = await reader.read(); !r.done; r = await reader.read()) {
           tail = (tail + decoder.decode(r.value, { stream: true })).slice(-20_000);
-          if (tail.includes("listening on")) ready();
+          if (LISTENING.test(tail)) ready();
         }
       } catch {
         // the process is gone
@@ -102,7 +91,10 @@ export async function startRelayProcess(
     const deadline = setTimeout(() => ready(), 15_000);
     await listening;
     clearTimeout(deadline);
-    if (!tail.includes("listening on")) throw new Error(`relay on ${port} did not start:\n${tail}`);
+    const bound = tail.match(LISTENING);
+    if (!bound) throw new Error(`relay on ${host}:${port} did not start:\n${tail}`);
+    // A restart binds the port the first start got.
+    port = Number(bound[1]);
   };
 
   const stop = async (signal: Deno.Signal) => {

@@ -1,0 +1,211 @@
+/**
+ * One group written to one subscriber, on its own unidirectional stream: the stream header and a
+ * small first frame in the stream's first write, then each frame (one write when it is complete,
+ * else its header and its chunks as they arrive), then FIN once the group is whole.
+ *
+ * A group that will not be whole (dropped because the subscriber fell behind, the subscription
+ * cancelled, or the group lost upstream) ends so that the peer sees it truncated, never as a
+ * whole group that happens to end early (see `truncate.ts`).
+ *
+ * @module
+ */
+import type { Group } from "../../cache/group.ts";
+import { encodeGroupHeader, StreamCode, UniType, type Version } from "../../codec/mod.ts";
+import type { SendStream, Session } from "../../transport/session.ts";
+import { unlessAborted } from "../abort.ts";
+import { frameHeader, wireFrame } from "./frames.ts";
+import type { Ticket } from "./send_order.ts";
+import { type Position, truncate } from "./truncate.ts";
+
+/** A group's first frame up to this size is sent in the same write as the stream header. */
+const SMALL_FIRST_FRAME = 4096;
+/** How long an abandoned group may take to reach a frame boundary before it is cut. */
+const ABANDON_GRACE_MS = 500;
+
+/** What a group stream needs from the subscription it belongs to. */
+export interface GroupTarget {
+  readonly transport: Session;
+  readonly version: Version;
+  readonly subscribeId: bigint;
+  /** Whether the peer has ended the subscription. */
+  cancelled(): boolean;
+}
+
+class Cut extends Error {}
+
+export class GroupDelivery {
+  readonly group: Group;
+  readonly done: Promise<void>;
+  readonly #target: GroupTarget;
+  readonly #ticket: Ticket;
+  /** Aborted when the group is dropped: waits for more frames give up. */
+  readonly #dropped = new AbortController();
+  /** Aborted once a dropped group has had its grace: the writer stops even mid-write. */
+  readonly #cut = new AbortController();
+  #stream: SendStream | undefined;
+  #grace: ReturnType<typeof setTimeout> | undefined;
+  #written = 0;
+  #position: Position = "boundary";
+  #ended = false;
+
+  constructor(target: GroupTarget, group: Group, ticket: Ticket) {
+    this.#target = target;
+    this.group = group;
+    this.#ticket = ticket;
+    ticket.onChange = (order) => {
+      if (this.#stream) this.#stream.priority = order;
+    };
+    this.done = this.#run().finally(() => {
+      clearTimeout(this.#grace);
+      ticket.release();
+    });
+  }
+
+  get abandoned(): boolean {
+    return this.#dropped.signal.aborted;
+  }
+
+  /** Payload bytes of the group not yet written. */
+  lag(): number {
+    return this.group.bytes - this.#written;
+  }
+
+  /** Drops the group: at the next frame boundary, or cut short if stuck behind flow control. */
+  abandon(): void {
+    if (this.abandoned) return;
+    this.#dropped.abort();
+    // A writer stuck mid-frame behind a slow peer's flow control never reaches a boundary: cut
+    // it, so the group's memory is released.
+    this.#grace = setTimeout(() => {
+      this.#cut.abort();
+      if (this.#stream) this.#truncate(this.#stream, StreamCode.Old);
+    }, ABANDON_GRACE_MS);
+  }
+
+  #stopped(): boolean {
+    return this.abandoned || this.#target.cancelled();
+  }
+
+  async #run(): Promise<void> {
+    let stream: SendStream;
+    let next: number;
+    try {
+      [stream, next] = await this.#open();
+    } catch {
+      return; // dropped, or the session ended, while the stream was being opened
+    }
+    this.#stream = stream;
+    stream.priority = this.#ticket.order;
+    try {
+      const ending = await this.#writeFrames(stream, next);
+      if (ending === "whole") {
+        this.#ended = true;
+        void stream.close().catch(() => {});
+      } else {
+        this.#truncate(stream, this.group.aborted ? StreamCode.Cancel : StreamCode.Old);
+      }
+    } catch (e) {
+      if (e instanceof Cut) return; // the grace timer truncated the stream
+      // Otherwise the peer stopped the stream or the session ended: nothing more to do.
+    }
+  }
+
+  /** Opens the stream with the group header (and a small complete first frame) in one write. */
+  async #open(): Promise<[SendStream, number]> {
+    const { version, subscribeId, transport } = this.#target;
+    const first = this.group.frames[0];
+    const firstBytes = first && first.size <= SMALL_FIRST_FRAME
+      ? wireFrame(first, 0, version)
+      : undefined;
+    const initial = encodeGroupHeader(
+      { subscribeId, sequence: this.group.sequence, frameStart: 0 },
+      version,
+      { before: 1, after: firstBytes?.length ?? 0 },
+    );
+    initial[0] = UniType.Group;
+    if (firstBytes) initial.set(firstBytes, initial.length - firstBytes.length);
+    const stream = await transport.openUni({
+      priority: this.#ticket.order,
+      initial,
+      // Behind a peer short of stream credit the open can wait long: a group dropped meanwhile
+      // is not sent at all.
+      abandoned: () => this.#stopped() || this.group.aborted,
+    });
+    if (first && firstBytes) this.#written += first.size;
+    return [stream, firstBytes ? 1 : 0];
+  }
+
+  /** Writes frames from `index` on; says how the group ends on this stream. */
+  async #writeFrames(stream: SendStream, index: number): Promise<"whole" | "truncated"> {
+    const group = this.group;
+    let previous = index > 0 ? group.frames[index - 1]?.timestamp ?? 0 : 0;
+    while (true) {
+      // Dropped between frames: stop at this boundary.
+      if (this.#stopped()) return "truncated";
+      const frame = group.frames[index];
+      if (frame) {
+        await this.#writeFrame(stream, index, previous);
+        previous = frame.timestamp;
+        index++;
+        continue;
+      }
+      if (group.complete) return "whole";
+      if (group.aborted) return "truncated";
+      await unlessAborted(group.changed(), this.#dropped.signal);
+    }
+  }
+
+  /** One frame: in one write when complete, else its header and then its chunks as they come. */
+  async #writeFrame(stream: SendStream, index: number, previous: number): Promise<void> {
+    const group = this.group;
+    const version = this.#target.version;
+    const frame = group.frames[index];
+    if (!frame) return;
+    const whole = wireFrame(frame, previous, version);
+    if (whole) {
+      await this.#write(stream, whole, "boundary");
+      this.#written += frame.size;
+      return;
+    }
+    await this.#write(
+      stream,
+      frameHeader(frame, previous, version),
+      frame.size > 0 ? "inside" : "boundary",
+    );
+    // Held for the whole frame: once complete, the frame's chunks may be replaced by a joined
+    // copy, and this array still lists every chunk this loop has yet to send.
+    const chunks = frame.chunks;
+    let sent = 0;
+    let next = 0;
+    while (true) {
+      while (next < chunks.length) {
+        const bytes = chunks[next++];
+        if (!bytes) continue;
+        sent += bytes.length;
+        await this.#write(stream, bytes, sent >= frame.size ? "boundary" : "inside");
+        this.#written += bytes.length;
+      }
+      if (frame.received >= frame.size) return;
+      // Mid-frame the group cannot end cleanly: an upstream loss truncates it here.
+      if (group.aborted) return;
+      if (await unlessAborted(group.changed().then(() => true), this.#cut.signal) === undefined) {
+        throw new Cut();
+      }
+    }
+  }
+
+  /** A write that gives up once the group is cut (a stuck write cannot be aborted in Deno). */
+  async #write(stream: SendStream, bytes: Uint8Array, after: Position): Promise<void> {
+    this.#position = after;
+    if (await unlessAborted(stream.write(bytes).then(() => true), this.#cut.signal) === undefined) {
+      throw new Cut();
+    }
+  }
+
+  /** Ends the stream so that the peer sees the group truncated (once). */
+  #truncate(stream: SendStream, code: number): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    truncate(stream, this.#target.transport, this.#position, code);
+  }
+}
