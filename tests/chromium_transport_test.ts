@@ -1,12 +1,15 @@
 /**
  * Our WebTransport server against headless Chromium, end to end, in one page run: `wt-protocol`
  * negotiation and the CONNECT URL, FIN both ways on a 300 kB uni stream, bidi echo from either
- * side, 1000 bidi streams in a row, reset and stop codes, and session close codes both ways.
+ * side, datagram echo from either side, 1000 bidi streams in a row, reset and stop codes, and
+ * session close codes both ways.
  *
  * The page drives; the server answers. The first byte of every stream names its purpose:
  * Chromium's streams `B` (300 kB uni), `R` (uni it resets), `E` (bidi echo), `C` (bidi command:
  * the server runs it and answers JSON); the server's `Y` (uni reply to `B`), `S` (uni Chromium
- * stops), `D` (bidi Chromium echoes). Both sides record what they saw; the test asserts both.
+ * stops), `D` (bidi Chromium echoes). Datagrams likewise: `e` (Chromium's, the server echoes
+ * them), `s` (the server's, Chromium echoes them); their second byte is their index. Both sides
+ * record what they saw; the test asserts both.
  */
 import { deepEqual, equal, ok } from "assert";
 import { ALPNS, chooseAlpn } from "../src/codec/version.ts";
@@ -39,6 +42,13 @@ const PAGE_TIMEOUT_MS = 40_000;
 const PEER_CLOSE_LINGER_MS = 100;
 /** Bound on any one wait of the server's, so a lost stream fails the check instead of hanging. */
 const SERVER_WAIT_MS = 10_000;
+/** Datagrams sent each way; at least DATAGRAM_MAJORITY must come back (they may be lost). */
+const DATAGRAMS = 100;
+const DATAGRAM_MAJORITY = 90;
+/** How long either side waits for one more echoed datagram before counting the rest as lost. */
+const DATAGRAM_QUIET_MS = 1000;
+/** Datagrams sent between yields, so one burst does not overflow a UDP socket buffer. */
+const DATAGRAM_BURST = 20;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -80,6 +90,53 @@ async function readTag(stream: RecvStream): Promise<{ tag: string; rest: Uint8Ar
   return null;
 }
 
+/**
+ * Datagram `index` tagged `tag` (a character code): sizes run up to `max` with the index, and
+ * every tenth is exactly `max`. The page builds the same ones.
+ */
+function datagram(tag: number, index: number, max: number): Uint8Array {
+  const size = index % 10 === 9 ? max : Math.max(2, Math.round((max * (index + 1)) / DATAGRAMS));
+  const bytes = new Uint8Array(size).map((_, j) => (index * 7 + j) % 251);
+  bytes[0] = tag;
+  bytes[1] = index;
+  return bytes;
+}
+
+/** Datagrams by index, and a wait for more of them. */
+class Arrivals {
+  readonly byIndex = new Map<number, Uint8Array>();
+  #wake: (() => void) | undefined;
+
+  add(d: Uint8Array): void {
+    this.byIndex.set(d[1] ?? -1, d);
+    this.#wake?.();
+  }
+
+  /** Resolves once `count` have arrived, or when none arrived for `quietMs`. */
+  async waitFor(count: number, quietMs: number): Promise<void> {
+    while (this.byIndex.size < count) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const more = await new Promise<boolean>((resolve) => {
+        this.#wake = () => resolve(true);
+        timer = setTimeout(() => resolve(false), quietMs);
+      });
+      clearTimeout(timer);
+      this.#wake = undefined;
+      if (!more) return;
+    }
+  }
+
+  /** How many arrived as `expected(index)` built them, and how many arrived changed. */
+  tally(expected: (index: number) => Uint8Array): { intact: number; corrupt: number } {
+    let intact = 0;
+    for (const [index, d] of this.byIndex) {
+      const want = expected(index);
+      if (d.length === want.length && d.every((b, i) => b === want[i])) intact++;
+    }
+    return { intact, corrupt: this.byIndex.size - intact };
+  }
+}
+
 /** A promise with its resolver outside. */
 function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
   let resolve!: (v: T) => void;
@@ -95,6 +152,9 @@ interface ServerObservations {
   serverBidi?: { ok: boolean; length: number };
   reset?: { kind: string; code: number | null; bytesBefore: number };
   stop?: { kind: string; code: number | null; writes: number };
+  /** Chromium's datagrams the server echoed. */
+  datagramEchoes: number;
+  serverDatagrams?: { max: number; sent: number; intact: number; corrupt: number };
   firstClosed?: CloseInfo & { remote: boolean };
   secondClosed?: CloseInfo & { remote: boolean };
   errors: string[];
@@ -166,6 +226,38 @@ function serveSessions(endpoint: Endpoint, obs: ServerObservations) {
     };
   }
 
+  const E = "e".charCodeAt(0);
+  const S = "s".charCodeAt(0);
+  const echoedBack = new Arrivals();
+
+  /** Echoes Chromium's `e` datagrams; collects the echoes of our `s` ones. */
+  async function onDatagrams(session: Session): Promise<void> {
+    for (let d = await session.readDatagram(); d; d = await session.readDatagram()) {
+      if (d[0] === E) {
+        obs.datagramEchoes++;
+        session.sendDatagram(d);
+      } else if (d[0] === S) echoedBack.add(d);
+    }
+  }
+
+  /** Sends DATAGRAMS `s` datagrams no larger than the page can echo; counts the echoes. */
+  async function serverDatagrams(
+    session: Session,
+    pageMax: number,
+  ): Promise<NonNullable<ServerObservations["serverDatagrams"]>> {
+    const max = Math.min(session.maxDatagramSize, pageMax);
+    for (let i = 0; i < DATAGRAMS; i++) {
+      session.sendDatagram(datagram(S, i, max));
+      if (i % DATAGRAM_BURST === DATAGRAM_BURST - 1) await new Promise((r) => setTimeout(r, 0));
+    }
+    await echoedBack.waitFor(DATAGRAMS, DATAGRAM_QUIET_MS);
+    return {
+      max: session.maxDatagramSize,
+      sent: DATAGRAMS,
+      ...echoedBack.tally((i) => datagram(S, i, max)),
+    };
+  }
+
   async function onBidi(session: Session, send: SendStream, recv: RecvStream): Promise<void> {
     const head = await readTag(recv);
     if (!head) return send.close();
@@ -176,9 +268,12 @@ function serveSessions(endpoint: Endpoint, obs: ServerObservations) {
       return send.close();
     }
     if (head.tag !== "C") throw new Error(`unexpected bidi stream tag ${head.tag}`);
-    const command = dec.decode(body);
+    const [command, argument] = dec.decode(body).split(" ");
     let answer: unknown;
     switch (command) {
+      case "server-datagrams":
+        answer = obs.serverDatagrams = await serverDatagrams(session, Number(argument));
+        break;
       case "reset-seen":
         answer = await within(SERVER_WAIT_MS, "R stream", resetSeen.promise);
         break;
@@ -216,6 +311,7 @@ function serveSessions(endpoint: Endpoint, obs: ServerObservations) {
         track("bidi stream", onBidi(session, s.send, s.recv));
       }
     })();
+    track("datagrams", onDatagrams(session));
     obs.firstClosed = await session.closed;
     await Promise.all([unis, bidis]);
   }
@@ -299,6 +395,17 @@ async function readAll(readable) {
     if (done) return concat(...parts);
     parts.push(value);
   }
+}
+function datagram(tag, index, max) {
+  const size = index % 10 === 9 ? max : Math.max(2, Math.round((max * (index + 1)) / CONFIG.datagrams));
+  const b = new Uint8Array(size);
+  for (let j = 0; j < size; j++) b[j] = (index * 7 + j) % 251;
+  b[0] = tag;
+  b[1] = index;
+  return b;
+}
+function sameBytes(a, b) {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 async function step(name, ms, fn) {
   out.current = name;
@@ -402,6 +509,48 @@ await step("bidiEcho", 5000, async () => {
 
 await step("serverBidi", 10000, () => ask("server-bidi"));
 
+// Datagrams: the page echoes the server's ("s"), and collects the echoes of its own ("e").
+const E = "e".charCodeAt(0);
+const S = "s".charCodeAt(0);
+const datagramWriter = wt.datagrams.writable.getWriter();
+const echoes = new Map();
+let wakeEchoes = null;
+(async () => {
+  const reader = wt.datagrams.readable.getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    if (value[0] === S) datagramWriter.write(value).catch(() => {});
+    else if (value[0] === E) { echoes.set(value[1], value); if (wakeEchoes) wakeEchoes(); }
+  }
+})().catch(() => {}); // the readable errors when the session closes
+
+let serverDatagramMax = 0;
+await step("serverDatagrams", 10000, async () => {
+  const answer = await ask("server-datagrams " + wt.datagrams.maxDatagramSize);
+  serverDatagramMax = answer.max;
+  return answer;
+});
+
+await step("datagramEcho", 10000, async () => {
+  const pageMax = wt.datagrams.maxDatagramSize;
+  const max = Math.min(pageMax, serverDatagramMax);
+  for (let i = 0; i < CONFIG.datagrams; i++) await datagramWriter.write(datagram(E, i, max));
+  while (echoes.size < CONFIG.datagrams) {
+    let timer;
+    const more = await new Promise((resolve) => {
+      wakeEchoes = () => resolve(true);
+      timer = setTimeout(() => resolve(false), CONFIG.datagramQuietMs);
+    });
+    clearTimeout(timer);
+    wakeEchoes = null;
+    if (!more) break;
+  }
+  let intact = 0;
+  for (const [i, d] of echoes) if (sameBytes(d, datagram(E, i, max))) intact++;
+  return { pageMax, sent: CONFIG.datagrams, intact, corrupt: echoes.size - intact };
+});
+
 await step("streams", 20000, async () => {
   const closes = [];
   let ok = 0;
@@ -463,10 +612,10 @@ interface PageResult {
   errorCtorCode: number;
 }
 
-Deno.test("Chromium speaks WebTransport with our endpoint: FIN, echo, 1000 streams, codes", async () => {
+Deno.test("Chromium speaks WebTransport with our endpoint: FIN, echo, datagrams, 1000 streams, codes", async () => {
   const chromium = await findChromium();
   const cert = await generateCertificate(["127.0.0.1"]);
-  const obs: ServerObservations = { sessions: [], echoes: 0, errors: [] };
+  const obs: ServerObservations = { sessions: [], echoes: 0, datagramEchoes: 0, errors: [] };
   const endpoint = Endpoint.listen({
     hostname: "127.0.0.1",
     port: 0,
@@ -486,6 +635,8 @@ Deno.test("Chromium speaks WebTransport with our endpoint: FIN, echo, 1000 strea
     resetCode: RESET_CODE,
     stopCode: STOP_CODE,
     deadlineMs: PAGE_DEADLINE_MS,
+    datagrams: DATAGRAMS,
+    datagramQuietMs: DATAGRAM_QUIET_MS,
   };
   const page = `<!doctype html>
 <script type="module">
@@ -542,10 +693,21 @@ function check(result: PageResult, obs: ServerObservations): void {
   deepEqual(steps.bidiEcho, { text: "Ehello from chromium" });
   deepEqual(steps.serverBidi, { ok: true, length: SERVER_BIDI + 1 });
   deepEqual(obs.serverBidi, { ok: true, length: SERVER_BIDI + 1 });
-  // 4. 1000 streams in a row (plus the echo of check 3).
+  // 4. Datagram echo from either side: most arrive, none changed.
+  const server = steps.serverDatagrams as { max: number; sent: number; intact: number };
+  ok(server.max > 1000, `the server's maxDatagramSize: ${server.max}`);
+  deepEqual(steps.serverDatagrams, obs.serverDatagrams);
+  equal(obs.serverDatagrams?.corrupt, 0, JSON.stringify(obs.serverDatagrams));
+  ok(server.intact >= DATAGRAM_MAJORITY, `the page echoed ${server.intact} of ${DATAGRAMS}`);
+  const page = steps.datagramEcho as { pageMax: number; intact: number; corrupt: number };
+  ok(page.pageMax > 0, `Chromium's maxDatagramSize: ${page.pageMax}`);
+  equal(page.corrupt, 0, JSON.stringify(page));
+  ok(page.intact >= DATAGRAM_MAJORITY, `the server echoed ${page.intact} of ${DATAGRAMS}`);
+  ok(obs.datagramEchoes >= page.intact, `the server echoed ${obs.datagramEchoes}`);
+  // 5. 1000 streams in a row (plus the echo of check 3).
   deepEqual(steps.streams, { ok: STREAMS, serverCount: STREAMS + 1 });
   equal(obs.echoes, STREAMS + 1);
-  // 5. Reset and stop codes.
+  // 6. Reset and stop codes.
   equal(result.errorCtorCode, RESET_CODE);
   const reset = steps.reset as { seen: number; server: { kind: string; code: number } };
   ok(
@@ -560,7 +722,7 @@ function check(result: PageResult, obs: ServerObservations): void {
   const stop = steps.stop as { server: { kind: string; code: number }; page: unknown };
   deepEqual({ kind: obs.stop?.kind, code: obs.stop?.code }, { kind: "stopped", code: STOP_CODE });
   equal((stop.page as { cancelled?: boolean }).cancelled, true, JSON.stringify(stop));
-  // 6. Session close codes both ways.
+  // 7. Session close codes both ways.
   deepEqual(steps.serverClose, { closeCode: 7, reason: "bye" });
   deepEqual(obs.firstClosed, { code: 7, reason: "bye", remote: false });
   deepEqual(steps.clientClose, { protocol: "moq-lite-05", closeCode: 9, reason: "chrome bye" });

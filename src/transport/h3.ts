@@ -188,6 +188,13 @@ export function supportsWebTransport(settings: Map<bigint, bigint>): boolean {
     .some((id) => (settings.get(BigInt(id)) ?? 0n) > 0n);
 }
 
+/** Whether a peer's settings allow HTTP/3 datagrams (RFC 9297, or its draft-04 codepoint). */
+export function supportsDatagrams(settings: Map<bigint, bigint>): boolean {
+  return [Setting.H3Datagram, Setting.H3DatagramDraft04].some((id) =>
+    settings.get(BigInt(id)) === 1n
+  );
+}
+
 /** A capsule located in a buffer (RFC 9297: type, length, value). */
 export interface CapsuleAt {
   type: bigint;

@@ -15,10 +15,12 @@ import {
   H3Code,
   H3Error,
   MAX_CONTROL_FRAME_SIZE,
+  supportsDatagrams,
   UniStreamType,
   varints,
 } from "./h3.ts";
 import { ByteBuffer } from "../bytes/byte_buffer.ts";
+import { DatagramSender, readDatagrams } from "./datagrams.ts";
 import { nextIncoming } from "./quic.ts";
 import { readHeader, type StreamHeader } from "./streams.ts";
 
@@ -55,9 +57,11 @@ export interface RequestStream {
   head: Uint8Array;
 }
 
-/** Who claims WebTransport streams for a session id. */
-export interface StreamSink {
+/** Who claims WebTransport streams and datagrams for a session id. */
+export interface SessionSink {
   deliver(stream: IncomingStream): void;
+  /** An HTTP/3 datagram's payload (its quarter stream id already stripped). */
+  datagram(payload: Uint8Array): void;
 }
 
 /** Rejects a stream we will not serve (Deno sends STOP_SENDING code 0 / FIN: see transport.md). */
@@ -77,8 +81,9 @@ export class H3Connection {
   readonly peerSettings: Promise<Map<bigint, bigint>>;
   /** Called for each request stream (server only). */
   onRequest: ((request: RequestStream) => void) | undefined;
+  readonly datagrams: DatagramSender;
 
-  readonly #sinks = new Map<number, StreamSink>();
+  readonly #sinks = new Map<number, SessionSink>();
   readonly #refused = new Set<number>();
   readonly #pending = new Map<
     number,
@@ -92,6 +97,7 @@ export class H3Connection {
   // fail the connection (H3_CLOSED_CRITICAL_STREAM).
   readonly #critical: WritableStreamDefaultWriter<Uint8Array>[] = [];
   #peerControl = false;
+  #peerDatagrams = false;
   #failed = false;
   #closing = false;
 
@@ -108,6 +114,7 @@ export class H3Connection {
       this.#rejectSettings = reject;
     });
     this.peerSettings.catch(() => {});
+    this.datagrams = new DatagramSender(conn);
     conn.closed.then(() => this.#onClosed(), () => this.#onClosed());
   }
 
@@ -137,10 +144,33 @@ export class H3Connection {
     }
     this.#acceptUni().catch((e) => this.#unexpected(e));
     this.#acceptBidi().catch((e) => this.#unexpected(e));
+    readDatagrams(this.conn, (d) => this.#onDatagram(d)).catch((e) => this.#unexpected(e));
+  }
+
+  /**
+   * Whether HTTP/3 datagrams may be sent: the peer's SETTINGS allow them (RFC 9297 forbids them
+   * otherwise) and so do its QUIC transport parameters. Known once `peerSettings` resolved.
+   */
+  get datagramsAllowed(): boolean {
+    return this.#peerDatagrams && this.conn.maxDatagramSize > 0;
+  }
+
+  /**
+   * Hands a datagram to its session by quarter stream id (RFC 9297). Datagrams for unknown or
+   * ended sessions are dropped, and so are malformed ones (no complete varint): RFC 9297 allows
+   * failing the connection with H3_DATAGRAM_ERROR instead, but datagrams are unreliable anyway
+   * and one bad one is not worth the streams.
+   */
+  #onDatagram(datagram: Uint8Array): void {
+    const quarter = readVarintBig(datagram, 0);
+    if (!quarter) return;
+    const sessionId = quarter[0] * 4n;
+    if (sessionId > BigInt(Number.MAX_SAFE_INTEGER)) return; // no session has such an id
+    this.#sinks.get(Number(sessionId))?.datagram(datagram.subarray(quarter[1]));
   }
 
   /** Registers the sink for a session id and hands it the streams that arrived early. */
-  claim(sessionId: number, sink: StreamSink): void {
+  claim(sessionId: number, sink: SessionSink): void {
     this.#sinks.set(sessionId, sink);
     const pending = this.#pending.get(sessionId);
     if (pending) {
@@ -349,7 +379,9 @@ export class H3Connection {
           if (type === FrameType.Settings) {
             if (!first) throw new H3Error(H3Code.FrameUnexpected, "a second SETTINGS frame");
             clearTimeout(this.#settingsTimer);
-            this.#resolveSettings(decodeSettings(payload));
+            const settings = decodeSettings(payload);
+            this.#peerDatagrams = supportsDatagrams(settings);
+            this.#resolveSettings(settings);
           } else if (
             type === FrameType.Data || type === FrameType.Headers || type === FrameType.PushPromise
           ) {

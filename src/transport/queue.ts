@@ -1,6 +1,7 @@
 /**
  * A small async FIFO: producers push, one consumer awaits `next()`; `close()` ends it and makes
- * every pending and later `next()` return null. Items pushed after close are handed to `onDrop`.
+ * every pending and later `next()` return null. Items pushed after close are handed to `onDrop`,
+ * and so is the oldest waiting item whenever more than `capacity` wait.
  *
  * @module
  */
@@ -9,9 +10,11 @@ export class AsyncQueue<T> {
   #waiters: ((item: T | null) => void)[] = [];
   #closed = false;
   readonly #onDrop: ((item: T) => void) | undefined;
+  readonly #capacity: number;
 
-  constructor(onDrop?: (item: T) => void) {
+  constructor(onDrop?: (item: T) => void, capacity = Infinity) {
     this.#onDrop = onDrop;
+    this.#capacity = capacity;
   }
 
   get size(): number {
@@ -28,8 +31,12 @@ export class AsyncQueue<T> {
       return;
     }
     const waiter = this.#waiters.shift();
-    if (waiter) waiter(item);
-    else this.#items.push(item);
+    if (waiter) return waiter(item);
+    this.#items.push(item);
+    if (this.#items.length > this.#capacity) {
+      const oldest = this.#items.shift() as T;
+      this.#onDrop?.(oldest);
+    }
   }
 
   next(): Promise<T | null> {

@@ -4,11 +4,14 @@
  *
  * @module
  */
+import { DatagramSender, readDatagrams } from "./datagrams.ts";
+import { AsyncQueue } from "./queue.ts";
 import {
   abandonOpen,
   type BiStream,
   type Capabilities,
   type CloseInfo,
+  MAX_QUEUED_DATAGRAMS,
   type OpenOptions,
   quicStreamError,
   type RecvStream,
@@ -57,11 +60,13 @@ export class QuicSession implements Session {
   readonly protocol: string;
   readonly url: URL | undefined;
   readonly remote: Deno.NetAddr;
-  readonly caps = DENO_QUIC_CAPS;
+  readonly caps: Capabilities;
   readonly closed: Promise<CloseInfo & { remote: boolean }>;
   readonly #conn: Deno.QuicConn;
   readonly #uni: ReadableStreamDefaultReader<Deno.QuicReceiveStream>;
   readonly #bidi: ReadableStreamDefaultReader<Deno.QuicBidirectionalStream>;
+  readonly #datagrams = new AsyncQueue<Uint8Array>(undefined, MAX_QUEUED_DATAGRAMS);
+  readonly #sender: DatagramSender;
   #closedLocally: CloseInfo | undefined;
 
   constructor(conn: Deno.QuicConn, url?: URL) {
@@ -69,6 +74,10 @@ export class QuicSession implements Session {
     this.protocol = conn.protocol ?? "";
     this.url = url;
     this.remote = conn.remoteAddr;
+    // Deno reports 0 when the peer's transport parameters refuse datagrams.
+    this.caps = conn.maxDatagramSize > 0 ? DENO_QUIC_CAPS : { ...DENO_QUIC_CAPS, datagrams: false };
+    this.#sender = new DatagramSender(conn);
+    readDatagrams(conn, (d) => this.#datagrams.push(d)).finally(() => this.#datagrams.close());
     this.#uni = conn.incomingUnidirectionalStreams.getReader();
     this.#bidi = conn.incomingBidirectionalStreams.getReader();
     this.closed = conn.closed.then(
@@ -78,6 +87,21 @@ export class QuicSession implements Session {
           : { code: info.closeCode, reason: info.reason, remote: true },
       (e) => ({ code: 0, reason: e instanceof Error ? e.message : String(e), remote: true }),
     );
+    this.closed.then(() => this.#datagrams.close());
+  }
+
+  get maxDatagramSize(): number {
+    // Deno keeps reporting the last size after the connection closed.
+    return this.#datagrams.closed || !this.caps.datagrams ? 0 : this.#sender.maxSize;
+  }
+
+  sendDatagram(payload: Uint8Array): void {
+    // The queue closes when the session ends, whichever side ends it.
+    if (!this.#datagrams.closed) this.#sender.send(payload);
+  }
+
+  readDatagram(): Promise<Uint8Array | null> {
+    return this.#datagrams.next();
   }
 
   async openUni(options?: OpenOptions): Promise<SendStream> {
@@ -116,6 +140,7 @@ export class QuicSession implements Session {
   async close(info?: Partial<CloseInfo>): Promise<void> {
     if (!this.#closedLocally) {
       this.#closedLocally = { code: info?.code ?? 0, reason: info?.reason ?? "" };
+      this.#datagrams.close();
       try {
         this.#conn.close({
           closeCode: this.#closedLocally.code,

@@ -19,6 +19,7 @@ export interface Capabilities {
   resetCode: boolean;
   /** `stop(code)` carries its code; otherwise the peer sees 0. */
   stopCode: boolean;
+  /** The session carries datagrams (the carrier has them and the peer accepts them). */
   datagrams: boolean;
   /** Largest stream error code the peer can receive (Chromium carries 0..255). */
   maxStreamCode: number;
@@ -91,7 +92,26 @@ export interface Session {
   close(info?: Partial<CloseInfo>): Promise<void>;
   /** Resolves once the session is over; `remote` tells who ended it. Never rejects. */
   readonly closed: Promise<CloseInfo & { remote: boolean }>;
+  /** Largest datagram payload `sendDatagram` can carry now; 0 when the carrier has none (WebSocket). */
+  readonly maxDatagramSize: number;
+  /**
+   * Sends one datagram, best effort and without waiting: dropped silently when larger than
+   * `maxDatagramSize`, when the carrier is congested, or once the session is over. Never throws.
+   */
+  sendDatagram(payload: Uint8Array): void;
+  /**
+   * The next datagram the peer sent, or null once the session has ended (at once on a carrier
+   * without datagrams). Incoming datagrams wait in a bounded queue (drop the oldest past
+   * MAX_QUEUED_DATAGRAMS, a named constant, e.g. 256); nothing else buffers them.
+   */
+  readDatagram(): Promise<Uint8Array | null>;
 }
+
+/**
+ * Incoming datagrams a session holds for an application that reads slower than the peer sends;
+ * past it the oldest go (a datagram is worth less the older it gets, as for live media).
+ */
+export const MAX_QUEUED_DATAGRAMS = 256;
 
 /** A session offered by a peer, before the application accepts or rejects it. */
 export interface IncomingSession {

@@ -135,6 +135,18 @@ export class WebSocketSession implements Session {
       : null;
   }
 
+  /**
+   * No datagrams over WebSocket: on TCP they would queue behind everything else and never be
+   * dropped (@moq/qmux 0.3.3 has QMux DATAGRAM frames; not used here).
+   */
+  readonly maxDatagramSize = 0;
+
+  sendDatagram(_payload: Uint8Array): void {}
+
+  readDatagram(): Promise<Uint8Array | null> {
+    return Promise.resolve(null);
+  }
+
   async close(info?: Partial<CloseInfo>): Promise<void> {
     if (!this.#local) {
       this.#local = { code: info?.code ?? 0, reason: info?.reason ?? "" };

@@ -40,6 +40,7 @@ import {
   type Capabilities,
   type CloseInfo,
   type IncomingSession,
+  MAX_QUEUED_DATAGRAMS,
   type OpenOptions,
   quicStreamError,
   type RecvStream,
@@ -55,7 +56,7 @@ const log = logger("transport", "webtransport");
 export const WEBTRANSPORT_CAPS: Capabilities = {
   resetCode: false,
   stopCode: false,
-  datagrams: false,
+  datagrams: true,
   maxStreamCode: 255,
 };
 
@@ -116,7 +117,7 @@ export class WebTransportSession implements Session {
   readonly protocol: string;
   readonly url: URL | undefined;
   readonly remote: Deno.NetAddr;
-  readonly caps = WEBTRANSPORT_CAPS;
+  readonly caps: Capabilities;
   readonly closed: Promise<CloseInfo & { remote: boolean }>;
   readonly id: number;
   readonly #h3: H3Connection;
@@ -127,8 +128,11 @@ export class WebTransportSession implements Session {
     s.recv.stop(0);
     s.send.reset(0);
   });
+  readonly #datagrams = new AsyncQueue<Uint8Array>(undefined, MAX_QUEUED_DATAGRAMS);
   readonly #prefixUni: Uint8Array;
   readonly #prefixBidi: Uint8Array;
+  /** The quarter stream id (RFC 9297) that starts each of our datagrams. */
+  readonly #prefixDatagram: Uint8Array;
   #resolveClosed!: (info: CloseInfo & { remote: boolean }) => void;
   #ended = false;
   #peerFin: Promise<void>;
@@ -150,8 +154,12 @@ export class WebTransportSession implements Session {
     this.#frames = frames;
     this.#prefixUni = varints(UniStreamType.WebTransport, id);
     this.#prefixBidi = varints(FrameType.WebTransportStream, id);
+    this.#prefixDatagram = varints(id / 4);
+    this.caps = h3.datagramsAllowed
+      ? WEBTRANSPORT_CAPS
+      : { ...WEBTRANSPORT_CAPS, datagrams: false };
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
-    h3.claim(id, { deliver: (s) => this.#deliver(s) });
+    h3.claim(id, { deliver: (s) => this.#deliver(s), datagram: (d) => this.#datagrams.push(d) });
     this.#peerFin = this.#readConnectStream();
     h3.conn.closed.then(
       (info) => this.#end({ code: info.closeCode, reason: info.reason, remote: true }),
@@ -210,7 +218,23 @@ export class WebTransportSession implements Session {
     this.#h3.release(this.id);
     this.#uni.close();
     this.#bidi.close();
+    this.#datagrams.close();
     this.#resolveClosed(info);
+  }
+
+  get maxDatagramSize(): number {
+    if (this.#ended || this.#closingLocally || !this.caps.datagrams) return 0;
+    return Math.max(0, this.#h3.datagrams.maxSize - this.#prefixDatagram.length);
+  }
+
+  sendDatagram(payload: Uint8Array): void {
+    const max = this.maxDatagramSize;
+    if (max === 0 || payload.length > max) return;
+    this.#h3.datagrams.send(concatBytes([this.#prefixDatagram, payload]));
+  }
+
+  readDatagram(): Promise<Uint8Array | null> {
+    return this.#datagrams.next();
   }
 
   async openUni(options?: OpenOptions): Promise<SendStream> {
