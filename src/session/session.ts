@@ -28,6 +28,7 @@ import { type Logger, logger } from "../log.ts";
 import type { BiStream, RecvStream, Session } from "../transport/session.ts";
 import { StreamError } from "../transport/session.ts";
 import type { SessionContext, SessionLimits } from "./context.ts";
+import { aborted } from "./abort.ts";
 import type { Peer } from "./peer.ts";
 import { Publisher } from "./publisher/publisher.ts";
 import { MessageReader } from "./reader.ts";
@@ -151,9 +152,7 @@ export class MoqSession implements Peer {
       subscriber.takeAnnouncements().catch((e) => this.#streamFailed("announcements", e)),
       subscriber.receiveDatagrams().catch((e) => this.#streamFailed("datagrams", e)),
     ];
-    await new Promise<void>((resolve) =>
-      this.signal.addEventListener("abort", () => resolve(), { once: true })
-    );
+    await aborted(this.signal);
     subscriber.close();
     await Promise.allSettled(tasks);
     this.log.info("session closed");

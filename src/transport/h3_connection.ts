@@ -208,6 +208,7 @@ export class H3Connection {
    */
   close(code: number = H3Code.NoError, reason = ""): void {
     this.#closing = true;
+    clearTimeout(this.#closeTimer);
     try {
       this.conn.close({
         closeCode: code,
@@ -216,6 +217,17 @@ export class H3Connection {
     } catch {
       // already closed
     }
+  }
+
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * Closes the connection after `ms` (time for a final answer or FIN to go out first); the
+   * timer goes with the connection, whichever closes it first.
+   */
+  closeSoon(ms: number, code: number = H3Code.NoError, reason = ""): void {
+    if (this.#closing || this.#closeTimer !== undefined) return;
+    this.#closeTimer = setTimeout(() => this.close(code, reason), ms);
   }
 
   /** A bug or an unforeseen input: fail this connection, never the process. */
@@ -228,6 +240,7 @@ export class H3Connection {
   }
 
   #onClosed(): void {
+    clearTimeout(this.#closeTimer);
     this.#closing = true;
     clearInterval(this.#sweeper);
     this.#sweeper = undefined;

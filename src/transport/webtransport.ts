@@ -204,7 +204,7 @@ export class WebTransportSession implements Session {
     // One session per connection: once it is over, so is the connection.
     if (!this.#closingLocally) {
       this.#connect.close().catch(() => {});
-      setTimeout(() => this.#h3.close(H3Code.NoError), 50);
+      this.#h3.closeSoon(50);
     }
   }
 
@@ -350,7 +350,7 @@ class IncomingWebTransport implements IncomingSession {
     await respond(this.#stream, status);
     this.#frames.cancel();
     // One session per connection: nothing else will come on this one.
-    setTimeout(() => this.#h3.close(H3Code.NoError, "session refused"), 100);
+    this.#h3.closeSoon(100, H3Code.NoError, "session refused");
   }
 }
 

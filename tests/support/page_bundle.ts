@@ -39,4 +39,3 @@ export async function bundlePage(source: string): Promise<string> {
     await Deno.remove(dir, { recursive: true });
   }
 }
-
