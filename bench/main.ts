@@ -16,6 +16,12 @@
  *                   [--window 6] [--collapse-below 0.9]
  *                   [--warmup 2] [--name NAME] [--relay-cpu-prof DIR] [--relay-root DIR]
  *                   [--video-kbps 2500 ...]
+ *   deno task bench --soak [--soak-subscribers 20] [--soak-seconds 600]
+ *                   [--soak-warmup-seconds 60] [--soak-interval-seconds 10] [--soak-max-growth 32]
+ *                   [--soak-sample-ms 100] [--soak-v8-flags --gc-global] [--name NAME] [--out F]
+ *
+ * --soak runs only the memory soak (bench/soak.ts): a steady load for minutes, the slope of the
+ * relay's heap floor and RSS after warm-up; exits 1 while the heap keeps growing.
  *
  * Also: memory per idle subscriber connection (--idle N connections that subscribe to nothing).
  * Fan-out stops escalating once an N delivers under --collapse-below (0.9) of its frames: the
@@ -47,6 +53,7 @@ import {
 import { f, figures, type FrameLog, type RawScenario, type Scenario, table } from "./figures.ts";
 import { deno, live, Proc, ROOT, stopAll } from "./proc.ts";
 import { type Monitored, Sampler } from "./sampler.ts";
+import { runSoak, SOAK_OPTIONS } from "./soak.ts";
 
 const started = now();
 
@@ -75,6 +82,7 @@ const { values } = parseArgs({
     raw: { type: "boolean", default: false },
     out: { type: "string" },
     ...WORKLOAD_OPTIONS,
+    ...SOAK_OPTIONS,
   },
 });
 const QUICK = values.quick;
@@ -127,7 +135,12 @@ interface Relay {
   fingerprint: string;
 }
 
-async function startRelay(label: string, extra: string[] = [], port = freePort()): Promise<Relay> {
+async function startRelay(
+  label: string,
+  extra: string[] = [],
+  port = freePort(),
+  env: Record<string, string> = {},
+): Promise<Relay> {
   const { command, args } = relayCommand();
   const proc = new Proc(label, command, [
     ...args,
@@ -137,7 +150,7 @@ async function startRelay(label: string, extra: string[] = [], port = freePort()
     "127.0.0.1",
     "-q",
     ...extra,
-  ]);
+  ], env);
   const address = `127.0.0.1:${port}`;
   const deadline = performance.now() + 30_000;
   while (true) {
@@ -178,6 +191,35 @@ const moqArgs = (relay: { port: number; fingerprint: string }, n: number) => [
   "--max-latency",
   values["max-latency"],
 ];
+
+const onSignal = () => {
+  void stopAll().then(() => Deno.exit(130));
+};
+Deno.addSignalListener("SIGINT", onSignal);
+Deno.addSignalListener("SIGTERM", onSignal);
+
+// --soak: only the memory soak (bench/soak.ts), none of the scenarios below.
+if (values.soak) {
+  let code = 1;
+  try {
+    code = await runSoak(values, {
+      startRelay: (label, env) => startRelay(label, [], freePort(), env),
+      relayKind: relayCommand().kind,
+      workload: WORKLOAD,
+      publisherArgs: workloadArgs(WORKLOAD),
+      subscriberArgs: moqArgs,
+      graceMs: GRACE_MS,
+      figureOptions,
+      name: values.name,
+      out: values.out,
+    });
+  } catch (e) {
+    console.error(e);
+  } finally {
+    await stopAll();
+  }
+  Deno.exit(code);
+}
 
 /**
  * One measured scenario: starts the load processes, waits until they are ready (unless `storm`),
@@ -484,11 +526,6 @@ let broken: string[] = [];
 const scenarios: Scenario[] = [];
 let failure: unknown;
 let idle: IdleFigures | undefined;
-const onSignal = () => {
-  void stopAll().then(() => Deno.exit(130));
-};
-Deno.addSignalListener("SIGINT", onSignal);
-Deno.addSignalListener("SIGTERM", onSignal);
 try {
   const sizes = frameSizes(WORKLOAD);
   console.error(

@@ -25,12 +25,12 @@ export class Proc {
   status: Deno.CommandStatus | undefined;
   exited: Promise<Deno.CommandStatus>;
 
-  constructor(label: string, command: string, args: string[]) {
+  constructor(label: string, command: string, args: string[], env: Record<string, string> = {}) {
     this.label = label;
     const child = new Deno.Command(command, {
       args,
       cwd: ROOT,
-      env: { NO_COLOR: "1" },
+      env: { NO_COLOR: "1", ...env },
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
