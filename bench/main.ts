@@ -36,7 +36,6 @@
  * saturation are listed as such.
  */
 import { parseArgs } from "cli-args";
-import { freePort } from "../tests/support/relay_process.ts";
 import {
   DEFAULT_WORKLOAD,
   frameSizes,
@@ -135,32 +134,38 @@ interface Relay {
   fingerprint: string;
 }
 
+/** The relay's start-up line (at the info level), with the port it bound. */
+const LISTENING = /listening on (?:\[[^\]]*\]|[^\s:]+):(\d+) /;
+
+/** Starts a relay on port 0 and learns its port from its start-up line. */
 async function startRelay(
   label: string,
   extra: string[] = [],
-  port = freePort(),
   env: Record<string, string> = {},
 ): Promise<Relay> {
   const { command, args } = relayCommand();
   const proc = new Proc(label, command, [
     ...args,
     "--bind",
-    `127.0.0.1:${port}`,
+    "127.0.0.1:0",
     "--tls-generate",
     "127.0.0.1",
-    "-q",
     ...extra,
   ], env);
-  const address = `127.0.0.1:${port}`;
   const deadline = performance.now() + 30_000;
+  let port: number | undefined;
   while (true) {
     if (!live.has(proc)) throw new Error(`${label} exited at start:\n${proc.stderr}`);
-    try {
-      const res = await fetch(`http://${address}/certificate.sha256`);
-      const text = (await res.text()).trim();
-      if (res.ok && text) return { proc, port, address, fingerprint: text };
-    } catch {
-      // not listening yet
+    port ??= Number(proc.stderr.match(LISTENING)?.[1]) || undefined;
+    if (port !== undefined) {
+      const address = `127.0.0.1:${port}`;
+      try {
+        const res = await fetch(`http://${address}/certificate.sha256`);
+        const text = (await res.text()).trim();
+        if (res.ok && text) return { proc, port, address, fingerprint: text };
+      } catch {
+        // not answering yet
+      }
     }
     if (performance.now() > deadline) throw new Error(`${label} did not start:\n${proc.stderr}`);
     await sleep(50);
@@ -203,7 +208,7 @@ if (values.soak) {
   let code = 1;
   try {
     code = await runSoak(values, {
-      startRelay: (label, env) => startRelay(label, [], freePort(), env),
+      startRelay: (label, args, env) => startRelay(label, args, env),
       relayKind: relayCommand().kind,
       workload: WORKLOAD,
       publisherArgs: workloadArgs(WORKLOAD),
@@ -400,14 +405,13 @@ async function twoHopFamily(): Promise<Scenario[]> {
   const a = await startRelay("relay A (root)", ["--tls-disable-verify"]);
   let b: Relay | undefined;
   try {
-    const portB = freePort();
     b = await startRelay("relay B", [
       "--cluster-root",
       a.address,
       "--cluster-node",
-      `127.0.0.1:${portB}`,
+      "127.0.0.1", // advertises the port it binds
       "--tls-disable-verify",
-    ], portB);
+    ]);
     const relayB = b;
     return await withPublisher([a, relayB], a, async (servers) => {
       const out: RawScenario[] = [];

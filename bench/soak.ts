@@ -68,6 +68,7 @@ const MIB = 1024 * 1024;
 export interface SoakHarness {
   startRelay(
     label: string,
+    args: string[],
     env: Record<string, string>,
   ): Promise<{ proc: Proc; port: number; fingerprint: string }>;
   /** How the relay runs, for the report. */
@@ -188,9 +189,11 @@ export async function runSoak(values: Record<string, unknown>, h: SoakHarness): 
   const N = num("soak-subscribers") ?? 20;
   const SECONDS = num("soak-seconds") ?? 600;
   // The cache keeps 30 s of groups and compacts its eviction queue about as often, so the heap
-  // settles about a minute in: a minute of a long run, a third of a short one (whose window still
-  // sees some of that filling; the limit allows for it).
+  // settles about a minute in: a minute of a long run, a third of a short one.
   const WARMUP = num("soak-warmup-seconds") ?? Math.min(60, Math.round(SECONDS / 3));
+  // What the cache holds on purpose must be full before the window opens, so a warm-up shorter
+  // than twice the default age (30 s) runs the relay with half the warm-up as its cache age.
+  const CACHE_AGE = Math.max(1, Math.min(30, Math.floor(WARMUP / 2)));
   const MEASURED = SECONDS - WARMUP;
   // At least 12 floors to fit a line through, and none shorter than a second or longer than 10.
   const INTERVAL = num("soak-interval-seconds") ??
@@ -213,11 +216,16 @@ export async function runSoak(values: Record<string, unknown>, h: SoakHarness): 
   console.error(
     `bench ${NAME}: relay = ${h.relayKind}${V8_FLAGS ? ` (DENO_V8_FLAGS=${V8_FLAGS})` : ""}; ` +
       `${N} subscribers (raw QUIC moq-lite-06) on video ${h.workload.videoKbps} kbit/s + audio ` +
-      `${h.workload.audioFps} groups/s; ${SECONDS} s, ${WARMUP} s warm-up; memory every ` +
+      `${h.workload.audioFps} groups/s; ${SECONDS} s, ${WARMUP} s warm-up, cache age ` +
+      `${CACHE_AGE} s; memory every ` +
       `${SAMPLE} ms, floor per ${INTERVAL} s`,
   );
 
-  const relay = await h.startRelay("relay", V8_FLAGS ? { DENO_V8_FLAGS: V8_FLAGS } : {});
+  const relay = await h.startRelay(
+    "relay",
+    ["--cache-max-age", `${CACHE_AGE}s`],
+    V8_FLAGS ? { DENO_V8_FLAGS: V8_FLAGS } : {},
+  );
   let publisher: Proc | undefined;
   let subscribers: Proc | undefined;
   let sampler: Sampler | undefined;
@@ -409,6 +417,7 @@ export async function runSoak(values: Record<string, unknown>, h: SoakHarness): 
       subscribers: N,
       seconds: SECONDS,
       warmupSeconds: WARMUP,
+      cacheMaxAgeSeconds: CACHE_AGE,
       measuredSeconds: MEASURED,
       intervalSeconds: INTERVAL,
       sampleMs: SAMPLE,

@@ -50,6 +50,12 @@ const IDLE = values.idle;
 const N = Number(values.n);
 const SPREAD = Number(values["spread-ms"]);
 const MAX_LATENCY = Number(values["max-latency"]);
+/**
+ * A subscriber reads each group as it arrives and keeps none: its cache holds a few groups, so a
+ * load process of hundreds of subscribers measures the relay, not its own collector (a client
+ * has no timer evicting by age, only the byte limit).
+ */
+const SUBSCRIBER_CACHE = { maxBytes: 4 * 1024 * 1024, maxAgeMs: 5000 };
 const PER_ENDPOINT = Number(values["per-endpoint"]);
 const hash = fingerprintBytes(String(values.fingerprint));
 const url = new URL(`moqt://${values.host}:${values.port}/`);
@@ -126,7 +132,7 @@ async function subscriber(index: number, rec: Recorder): Promise<void> {
   await conn.handshake;
   const transport = new QuicSession(conn, url);
   sessions.push(transport);
-  const context = ownClientContext();
+  const context = ownClientContext(SUBSCRIBER_CACHE);
   const session = new MoqSession(transport, context, { role: "client", path: "/" });
   void session.run();
   await waitRoute(context.origin, BENCH_PATH, 15_000);
