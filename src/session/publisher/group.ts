@@ -12,7 +12,7 @@
 import type { Group } from "../../cache/group.ts";
 import { encodeGroupHeader, StreamCode, UniType, type Version } from "../../codec/mod.ts";
 import type { SendStream, Session } from "../../transport/session.ts";
-import { unlessAborted } from "../abort.ts";
+import { Cancellation } from "../abort.ts";
 import { frameHeader, wireFrame } from "./frames.ts";
 import type { Ticket } from "./send_order.ts";
 import { type Position, truncate } from "./truncate.ts";
@@ -38,10 +38,10 @@ export class GroupDelivery {
   readonly done: Promise<void>;
   readonly #target: GroupTarget;
   readonly #ticket: Ticket;
-  /** Aborted when the group is dropped: waits for more frames give up. */
-  readonly #dropped = new AbortController();
-  /** Aborted once a dropped group has had its grace: the writer stops even mid-write. */
-  readonly #cut = new AbortController();
+  /** Cancelled when the group is dropped: a wait for more frames gives up. */
+  readonly #dropped = new Cancellation();
+  /** Cancelled once a dropped group has had its grace: the writer stops even mid-write. */
+  readonly #cut = new Cancellation();
   #stream: SendStream | undefined;
   #grace: ReturnType<typeof setTimeout> | undefined;
   #written = 0;
@@ -62,7 +62,7 @@ export class GroupDelivery {
   }
 
   get abandoned(): boolean {
-    return this.#dropped.signal.aborted;
+    return this.#dropped.cancelled;
   }
 
   /** Payload bytes of the group not yet written. */
@@ -73,11 +73,11 @@ export class GroupDelivery {
   /** Drops the group: at the next frame boundary, or cut short if stuck behind flow control. */
   abandon(): void {
     if (this.abandoned) return;
-    this.#dropped.abort();
+    this.#dropped.cancel();
     // A writer stuck mid-frame behind a slow peer's flow control never reaches a boundary: cut
     // it, so the group's memory is released.
     this.#grace = setTimeout(() => {
-      this.#cut.abort();
+      this.#cut.cancel();
       if (this.#stream) this.#truncate(this.#stream, StreamCode.Old);
     }, ABANDON_GRACE_MS);
   }
@@ -151,7 +151,7 @@ export class GroupDelivery {
       }
       if (group.complete) return "whole";
       if (group.aborted) return "truncated";
-      await unlessAborted(group.changed(), this.#dropped.signal);
+      await this.#dropped.race(group.changed());
     }
   }
 
@@ -188,18 +188,14 @@ export class GroupDelivery {
       if (frame.received >= frame.size) return;
       // Mid-frame the group cannot end cleanly: an upstream loss truncates it here.
       if (group.aborted) return;
-      if (await unlessAborted(group.changed().then(() => true), this.#cut.signal) === undefined) {
-        throw new Cut();
-      }
+      if (await this.#cut.race(group.changed().then(() => true)) === undefined) throw new Cut();
     }
   }
 
   /** A write that gives up once the group is cut (a stuck write cannot be aborted in Deno). */
   async #write(stream: SendStream, bytes: Uint8Array, after: Position): Promise<void> {
     this.#position = after;
-    if (await unlessAborted(stream.write(bytes).then(() => true), this.#cut.signal) === undefined) {
-      throw new Cut();
-    }
+    if (await this.#cut.race(stream.write(bytes).then(() => true)) === undefined) throw new Cut();
   }
 
   /** Ends the stream so that the peer sees the group truncated (once). */

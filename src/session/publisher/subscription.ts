@@ -26,7 +26,7 @@ import {
   type Subscribe,
 } from "../../codec/mod.ts";
 import type { BiStream } from "../../transport/session.ts";
-import { unlessAborted } from "../abort.ts";
+import { Cancellation } from "../abort.ts";
 import { CONTROL_PRIORITY, type Peer } from "../peer.ts";
 import type { MessageReader } from "../reader.ts";
 import { SerialWriter } from "../writer.ts";
@@ -86,8 +86,8 @@ class Subscription implements GroupTarget {
   readonly #lease: TrackLease;
   readonly #track: Track;
   readonly #writer: SerialWriter;
-  /** Aborted when the peer ends the subscription (FIN or reset of its side). */
-  readonly #cancel = new AbortController();
+  /** Cancelled when the peer ends the subscription (FIN or reset of its side). */
+  readonly #cancel = new Cancellation();
   readonly #deliveries = new Set<GroupDelivery>();
   #priority: number;
   #maxLatency: number;
@@ -124,7 +124,7 @@ class Subscription implements GroupTarget {
   }
 
   cancelled(): boolean {
-    return this.#cancel.signal.aborted;
+    return this.#cancel.cancelled;
   }
 
   async run(reader: MessageReader): Promise<void> {
@@ -168,7 +168,7 @@ class Subscription implements GroupTarget {
     } catch {
       // reset or malformed: the subscription is over either way
     }
-    this.#cancel.abort();
+    this.#cancel.cancel();
   }
 
   /**
@@ -176,7 +176,7 @@ class Subscription implements GroupTarget {
    * lite-01..04 subscriber never notices an end after SUBSCRIBE_OK). False when refused.
    */
   async #confirmed(): Promise<boolean> {
-    const exists = await unlessAborted(this.#track.whenConfirmed(), this.#cancel.signal);
+    const exists = await this.#cancel.race(this.#track.whenConfirmed());
     if (exists) return true;
     if (exists === false) {
       this.#peer.log.debug("subscription {id} to {path}/{track} refused upstream", {
@@ -211,7 +211,7 @@ class Subscription implements GroupTarget {
    */
   async #withoutProperties(): Promise<boolean> {
     if (!hasFrameTimestamps(this.version)) return false;
-    const properties = await unlessAborted(this.#track.whenProperties(), this.#cancel.signal);
+    const properties = await this.#cancel.race(this.#track.whenProperties());
     return !properties && this.#track.ended;
   }
 
@@ -226,7 +226,7 @@ class Subscription implements GroupTarget {
         continue;
       }
       if (track.ended) return;
-      await unlessAborted(track.changed(), this.#cancel.signal);
+      await this.#cancel.race(track.changed());
     }
   }
 
