@@ -493,3 +493,13 @@ export function udpReceiveDrops(): number | undefined {
     return undefined;
   }
 }
+
+/** The machine a result was measured on, as every results file records it. */
+export function machineInfo(): Record<string, unknown> {
+  return {
+    cpus: navigator.hardwareConcurrency,
+    deno: Deno.version.deno,
+    os: Deno.build.os,
+    note: "relay, publisher and subscriber processes share this machine's cores",
+  };
+}

@@ -33,7 +33,15 @@
  *
  * @module
  */
-import { type LoadResult, now, sampleProc, sleep, type Window, type Workload } from "./common.ts";
+import {
+  type LoadResult,
+  machineInfo,
+  now,
+  sampleProc,
+  sleep,
+  type Window,
+  type Workload,
+} from "./common.ts";
 import { f, figures, type FrameLog, type RawScenario, type Scenario } from "./figures.ts";
 import { deno, live, type Proc, ROOT } from "./proc.ts";
 import { type ProcFigures, Sampler } from "./sampler.ts";
@@ -403,12 +411,7 @@ export async function runSoak(values: Record<string, unknown>, h: SoakHarness): 
     name: NAME,
     soak: true,
     runtimeSeconds: runtime,
-    machine: {
-      cpus: navigator.hardwareConcurrency,
-      deno: Deno.version.deno,
-      os: Deno.build.os,
-      note: "relay, publisher and subscriber processes share this machine's cores",
-    },
+    machine: machineInfo(),
     relay: h.relayKind,
     relayV8Flags: V8_FLAGS,
     subscriberTransport: "raw QUIC, ALPN moq-lite-06 (one connection per subscriber)",

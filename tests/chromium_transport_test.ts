@@ -26,6 +26,7 @@ import { findChromium, launchChromium } from "./support/chromium.ts";
 import { servePages } from "./support/page_server.ts";
 import { concat } from "./support/hex.ts";
 import { readAll } from "./support/transport.ts";
+import { within } from "./support/wait.ts";
 
 const BIG = 300_000;
 const REPLY = 100_000;
@@ -65,21 +66,6 @@ function isPattern(bytes: Uint8Array, n: number): boolean {
 /** A failed read or write as the checks compare it; anything but a StreamError is "other". */
 function describe(e: unknown): { kind: string; code: number | null } {
   return e instanceof StreamError ? { kind: e.kind, code: e.code } : { kind: "other", code: null };
-}
-
-/** `promise`, or a rejection after `ms`. The timer never outlives the race. */
-async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Reads until the first chunk with bytes: its tag (first byte) and the bytes after it. */
@@ -202,7 +188,7 @@ function serveSessions(endpoint: Endpoint, obs: ServerObservations) {
     let writes = 0;
     try {
       for (; writes < STOP_MAX_WRITES; writes++) {
-        await within(SERVER_WAIT_MS, "write on S", send.write(chunk));
+        await within(send.write(chunk), "write on S", SERVER_WAIT_MS);
       }
       send.reset(0);
       return { kind: "never stopped", code: null, writes };
@@ -219,7 +205,7 @@ function serveSessions(endpoint: Endpoint, obs: ServerObservations) {
     const bi = await session.openBi();
     await bi.send.write(concat(enc.encode("D"), pattern(SERVER_BIDI)));
     await bi.send.close();
-    const back = await within(SERVER_WAIT_MS, "echo of D", readAll(bi.recv));
+    const back = await within(readAll(bi.recv), "echo of D", SERVER_WAIT_MS);
     return {
       ok: back[0] === "D".charCodeAt(0) && isPattern(back.subarray(1), SERVER_BIDI),
       length: back.length,
@@ -275,10 +261,10 @@ function serveSessions(endpoint: Endpoint, obs: ServerObservations) {
         answer = obs.serverDatagrams = await serverDatagrams(session, Number(argument));
         break;
       case "reset-seen":
-        answer = await within(SERVER_WAIT_MS, "R stream", resetSeen.promise);
+        answer = await within(resetSeen.promise, "R stream", SERVER_WAIT_MS);
         break;
       case "reset-result":
-        answer = obs.reset = await within(SERVER_WAIT_MS, "reset of R", resetResult.promise);
+        answer = obs.reset = await within(resetResult.promise, "reset of R", SERVER_WAIT_MS);
         break;
       case "server-bidi":
         answer = obs.serverBidi = await serverBidi(session);
@@ -651,7 +637,7 @@ ${PAGE_SCRIPT}
     result = await pages.waitForResult<PageResult>(PAGE_TIMEOUT_MS, browser);
   } finally {
     endpoint.close();
-    await within(SERVER_WAIT_MS, "server tasks", server.settled()).catch((e) =>
+    await within(server.settled(), "server tasks", SERVER_WAIT_MS).catch((e) =>
       obs.errors.push(String(e))
     );
     await pages.close();

@@ -23,6 +23,7 @@ import { encodeFieldSection } from "../src/transport/qpack.ts";
 import { MAX_QUEUED_DATAGRAMS, type Session } from "../src/transport/session.ts";
 import { serveHttp3 } from "../src/transport/webtransport.ts";
 import { serveWeb } from "../src/web/server.ts";
+import { within as withinMs } from "./support/wait.ts";
 
 const cert = await generateCertificate(["localhost", "127.0.0.1"]);
 const hash = fingerprintBytes(cert.fingerprint);
@@ -41,20 +42,8 @@ const FLOOD = 10_000;
 
 type Kind = "webtransport" | "quic";
 
-/** `promise`, or a rejection after `ms`; the timer never outlives the race. */
-async function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+/** `promise`, or a rejection after `ms` (by default the test's wait). */
+const within = <T>(promise: Promise<T>, what: string, ms = WAIT_MS) => withinMs(promise, what, ms);
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

@@ -142,16 +142,20 @@ function readText(path: string, what: string): string {
   }
 }
 
+/** The CERTIFICATE blocks of a PEM file's text (`path` names it in errors). */
+function certificateBlocks(pem: string, path: string): ReturnType<typeof decodePem> {
+  try {
+    return decodePem(pem).filter((b) => b.label === "CERTIFICATE");
+  } catch (e) {
+    throw new CertificateError(`${path}: ${(e as Error).message}`);
+  }
+}
+
 /** Loads and checks one certificate chain and key pair from PEM files. */
 export async function loadCertificate(certPath: string, keyPath: string): Promise<TlsCertificate> {
   const certPem = readText(certPath, "certificate");
   const keyPem = readText(keyPath, "key");
-  let blocks;
-  try {
-    blocks = decodePem(certPem).filter((b) => b.label === "CERTIFICATE");
-  } catch (e) {
-    throw new CertificateError(`${certPath}: ${(e as Error).message}`);
-  }
+  const blocks = certificateBlocks(certPem, certPath);
   const leafBlock = blocks[0];
   if (!leafBlock) throw new CertificateError(`${certPath}: no CERTIFICATE block in the file`);
   let leaf: x509.X509Certificate;
@@ -191,12 +195,7 @@ export async function loadCertificate(certPath: string, keyPath: string): Promis
 /** Loads an extra trust anchor (PEM), checking it holds at least one valid certificate. */
 export function loadTrustRoot(path: string): string {
   const pem = readText(path, "trust root");
-  let blocks;
-  try {
-    blocks = decodePem(pem).filter((b) => b.label === "CERTIFICATE");
-  } catch (e) {
-    throw new CertificateError(`${path}: ${(e as Error).message}`);
-  }
+  const blocks = certificateBlocks(pem, path);
   if (blocks.length === 0) throw new CertificateError(`${path}: no CERTIFICATE block in the file`);
   for (const block of blocks) {
     try {

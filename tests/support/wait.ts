@@ -15,3 +15,18 @@ export async function until(
   }
   return Date.now() - started;
 }
+
+/** `promise`, or a rejection after `ms`; the timer never outlives the race. */
+export async function within<T>(promise: Promise<T>, what: string, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
