@@ -1,9 +1,10 @@
 /**
  * The relay: config -> certificates -> endpoint (QUIC + HTTP on one port number) -> sessions.
  *
- * `Relay.load(config)` does everything that can fail on bad settings, so `main.ts` can turn those
- * failures into exit code 2 before anything listens; `start()` binds the ports; `closed`
- * resolves when the relay stops.
+ * `Relay.load(config)` does everything that can fail on bad settings (certificates, keys, trust
+ * roots), so `main.ts` can turn those failures into exit code 2 before anything listens; `start()`
+ * binds the ports; `close()` stops it. Each session gets its view of the origin here: the cluster
+ * policy's view for a cluster link (it presented the cluster token), a client's view otherwise.
  *
  * @module
  */
