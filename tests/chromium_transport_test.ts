@@ -26,7 +26,7 @@ import { findChromium, launchChromium } from "./support/chromium.ts";
 import { servePages } from "./support/page_server.ts";
 import { concat } from "./support/hex.ts";
 import { readAll } from "./support/transport.ts";
-import { within } from "./support/wait.ts";
+import { withTimeout } from "./support/wait.ts";
 
 const BIG = 300_000;
 const REPLY = 100_000;
@@ -188,7 +188,7 @@ function serveSessions(endpoint: Endpoint, obs: ServerObservations) {
     let writes = 0;
     try {
       for (; writes < STOP_MAX_WRITES; writes++) {
-        await within(send.write(chunk), "write on S", SERVER_WAIT_MS);
+        await withTimeout(send.write(chunk), SERVER_WAIT_MS, "write on S");
       }
       send.reset(0);
       return { kind: "never stopped", code: null, writes };
@@ -205,7 +205,7 @@ function serveSessions(endpoint: Endpoint, obs: ServerObservations) {
     const bi = await session.openBi();
     await bi.send.write(concat(enc.encode("D"), pattern(SERVER_BIDI)));
     await bi.send.close();
-    const back = await within(readAll(bi.recv), "echo of D", SERVER_WAIT_MS);
+    const back = await withTimeout(readAll(bi.recv), SERVER_WAIT_MS, "echo of D");
     return {
       ok: back[0] === "D".charCodeAt(0) && isPattern(back.subarray(1), SERVER_BIDI),
       length: back.length,
@@ -261,10 +261,10 @@ function serveSessions(endpoint: Endpoint, obs: ServerObservations) {
         answer = obs.serverDatagrams = await serverDatagrams(session, Number(argument));
         break;
       case "reset-seen":
-        answer = await within(resetSeen.promise, "R stream", SERVER_WAIT_MS);
+        answer = await withTimeout(resetSeen.promise, SERVER_WAIT_MS, "R stream");
         break;
       case "reset-result":
-        answer = obs.reset = await within(resetResult.promise, "reset of R", SERVER_WAIT_MS);
+        answer = obs.reset = await withTimeout(resetResult.promise, SERVER_WAIT_MS, "reset of R");
         break;
       case "server-bidi":
         answer = obs.serverBidi = await serverBidi(session);
@@ -637,7 +637,7 @@ ${PAGE_SCRIPT}
     result = await pages.waitForResult<PageResult>(PAGE_TIMEOUT_MS, browser);
   } finally {
     endpoint.close();
-    await within(server.settled(), "server tasks", SERVER_WAIT_MS).catch((e) =>
+    await withTimeout(server.settled(), SERVER_WAIT_MS, "server tasks").catch((e) =>
       obs.errors.push(String(e))
     );
     await pages.close();

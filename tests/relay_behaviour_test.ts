@@ -10,6 +10,8 @@ import { fingerprintBytes } from "../src/tls/certificate.ts";
 import { SessionCode } from "../src/codec/mod.ts";
 import { MAX_GROUPS_IN_FLIGHT } from "../src/session/publisher/subscription.ts";
 import { ConnectRefused, connectWebTransport, dialQuic } from "../src/transport/webtransport.ts";
+import { Broadcast } from "../src/cache/broadcast.ts";
+import { LocalSource } from "../src/cache/local.ts";
 import { connectOwnClient, type OwnClient } from "./support/moq_client.ts";
 import { connectMoq, publish } from "./support/moqnet_client.ts";
 import { sleep, until } from "./support/wait.ts";
@@ -387,4 +389,27 @@ Deno.test("--max-sessions refuses sessions past the limit, and admits again once
   await third.close();
   await second.close();
   await relay.close();
+});
+
+Deno.test("--max-announcements: a peer's broadcasts past the limit are ignored, and a slot frees when one ends", async () => {
+  await using relay = await startRelay(["--max-announcements", "3"]);
+  const publisher = await client(relay, "moq-lite-06");
+  const withdraw = new Map<string, () => void>();
+  const announce = (path: string) => {
+    const broadcast = new Broadcast(path, new LocalSource(), publisher.context.budget);
+    withdraw.set(path, publisher.context.origin.announce({ path, broadcast, hops: [], from: {} }));
+  };
+  const routed = () => ["a", "b", "c", "d", "e", "f"].filter((p) => relay.context.origin.route(p));
+  try {
+    for (const path of ["a", "b", "c", "d", "e"]) announce(path);
+    await until("three routes", () => routed().length === 3);
+    // One of the first three ends: its slot goes to the next broadcast announced, which comes
+    // after d and e on the same stream, so those were seen and ignored by then.
+    withdraw.get("b")?.();
+    announce("f");
+    await until("f to be routed", () => routed().includes("f"));
+    deepEqual(routed(), ["a", "c", "f"]);
+  } finally {
+    await publisher.close();
+  }
 });

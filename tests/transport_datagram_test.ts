@@ -23,7 +23,7 @@ import { encodeFieldSection } from "../src/transport/qpack.ts";
 import { MAX_QUEUED_DATAGRAMS, type Session } from "../src/transport/session.ts";
 import { serveHttp3 } from "../src/transport/webtransport.ts";
 import { serveWeb } from "../src/web/server.ts";
-import { within as withinMs } from "./support/wait.ts";
+import { withTimeout } from "./support/wait.ts";
 
 const cert = await generateCertificate(["localhost", "127.0.0.1"]);
 const hash = fingerprintBytes(cert.fingerprint);
@@ -43,7 +43,8 @@ const FLOOD = 10_000;
 type Kind = "webtransport" | "quic";
 
 /** `promise`, or a rejection after `ms` (by default the test's wait). */
-const within = <T>(promise: Promise<T>, what: string, ms = WAIT_MS) => withinMs(promise, what, ms);
+const within = <T>(promise: Promise<T>, what: string, ms = WAIT_MS) =>
+  withTimeout(promise, ms, what);
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

@@ -36,12 +36,13 @@ export class Track {
   readonly broadcast: string;
   readonly name: string;
   /**
-   * Groups in arrival order, by log index: `#log[i]` holds index `#base + i`, `undefined` where
-   * a group was evicted. An index names the same group for as long as the group is cached, so
-   * a reader's cursor never moves when something else is evicted.
+   * The cached groups in arrival order, each with its log index: indexes increase and are never
+   * reused, so an index names the same group for as long as it is cached and a reader's cursor
+   * never moves when something else is evicted. Only cached groups are held (no holes).
    */
-  #log: (Group | undefined)[] = [];
-  #base = 0;
+  #log: { index: number; group: Group }[] = [];
+  /** The index the next group gets. */
+  #next = 0;
   #bySequence = new Map<number, Group>();
   #latest: { group: Group; index: number } | undefined;
   #waiters: (() => void)[] = [];
@@ -99,13 +100,12 @@ export class Track {
 
   /** Log index of the latest group, where a new subscriber starts; the end when there is none. */
   startIndex(): number {
-    return this.#latest?.index ?? this.#end();
+    return this.#latest?.index ?? this.#next;
   }
 
   /** Log index of the first cached group at or after `sequence` in arrival order. */
   indexOfSequence(sequence: number): number {
-    const at = this.#log.findIndex((g) => g !== undefined && g.sequence >= sequence);
-    return at < 0 ? this.#end() : this.#base + at;
+    return this.#log.find((e) => e.group.sequence >= sequence)?.index ?? this.#next;
   }
 
   /**
@@ -113,13 +113,26 @@ export class Track {
    * Evicted groups are skipped, never replaced: a reader moves on to the next group still here.
    */
   at(index: number): { group: Group | undefined; index: number } {
-    let i = Math.max(index, this.#base);
-    while (i - this.#base < this.#log.length && this.#log[i - this.#base] === undefined) i++;
-    return { group: this.#log[i - this.#base], index: i };
+    const entry = this.#log[this.#position(index)];
+    return entry ?? { group: undefined, index };
   }
 
-  #end(): number {
-    return this.#base + this.#log.length;
+  /** Where the first entry with an index at or after `index` is in the log. */
+  #position(index: number): number {
+    const log = this.#log;
+    const first = log[0]?.index ?? this.#next;
+    if (index <= first) return 0;
+    // Without evictions in the middle, the index says where the group is.
+    const guess = index - first;
+    if (log[guess]?.index === index) return guess;
+    let low = 0;
+    let high = log.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if ((log[mid]?.index ?? Infinity) < index) low = mid + 1;
+      else high = mid;
+    }
+    return low;
   }
 
   /** The group with this sequence, if cached. */
@@ -143,8 +156,8 @@ export class Track {
   addGroup(sequence: number): Group | undefined {
     if (this.ended || this.#released || this.#bySequence.has(sequence)) return undefined;
     const group = new Group(sequence, (bytes) => this.#budget.grew(bytes));
-    const index = this.#end();
-    this.#log.push(group);
+    const index = this.#next++;
+    this.#log.push({ index, group });
     this.#bySequence.set(sequence, group);
     if (!this.#latest || sequence > this.#latest.group.sequence) this.#latest = { group, index };
     this.confirm(); // data proves the track exists
@@ -158,14 +171,12 @@ export class Track {
   }
 
   #evict(group: Group, index: number): void {
-    if (this.#released || this.#log[index - this.#base] !== group) return;
+    const at = this.#position(index);
+    if (this.#released || this.#log[at]?.group !== group) return;
     this.#bySequence.delete(group.sequence);
-    this.#log[index - this.#base] = undefined;
-    // Drop the evicted run at the front; holes further in keep later indexes where they are.
-    while (this.#log.length > 0 && this.#log[0] === undefined) {
-      this.#log.shift();
-      this.#base++;
-    }
+    // Mostly the oldest, at the front (cheap); from the middle only when a newer group is older
+    // by wall clock.
+    this.#log.splice(at, 1);
     if (!group.done) group.abort();
     this.#budget.released(group);
   }
@@ -188,7 +199,7 @@ export class Track {
     if (this.ended) return;
     this.ended = true;
     this.error = error;
-    for (const group of this.#log) if (group && !group.done) group.abort();
+    for (const { group } of this.#log) if (!group.done) group.abort();
     for (const wake of this.#propertyWaiters.splice(0)) wake(this.#properties);
     for (const wake of this.#confirmWaiters.splice(0)) wake(this.#confirmed);
     this.#datagramListeners.clear();
@@ -200,7 +211,7 @@ export class Track {
     if (this.#released) return;
     this.end();
     this.#released = true;
-    for (const group of this.#log) if (group) this.#budget.released(group);
+    for (const { group } of this.#log) this.#budget.released(group);
     this.#log = [];
     this.#bySequence.clear();
     this.#latest = undefined;

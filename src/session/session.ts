@@ -128,7 +128,10 @@ export class MoqSession implements Peer {
 
   /** Negotiates, then serves until the session ends. */
   async run(): Promise<void> {
-    const accepting = this.#acceptUni();
+    // From the start: a lite-05+ peer's SETUP comes on a unidirectional stream.
+    const accepting = this.#acceptUni().catch((e) =>
+      this.#streamFailed("unidirectional accept", e)
+    );
     try {
       const negotiated = await this.#setup.negotiate();
       this.#begin(negotiated);

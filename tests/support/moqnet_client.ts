@@ -18,30 +18,12 @@
  */
 import QmuxSession, { type Version as QmuxVersion } from "@moq/qmux";
 import { Broadcast, Connection, Path, Time, type Track } from "@moq/net";
+import { sleep, TimeoutError, withTimeout } from "./wait.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers (exported for other test support code).
 
-export class TimeoutError extends Error {
-  override name = "TimeoutError";
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Races `promise` against a deadline; the timer is always cleared. */
-export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(`${what} (timed out after ${ms} ms)`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export { sleep, TimeoutError, withTimeout } from "./wait.ts";
 
 /** Wakes waiters whenever something they poll may have changed; no timers while idle. */
 class Changes {

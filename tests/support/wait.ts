@@ -16,16 +16,19 @@ export async function until(
   return Date.now() - started;
 }
 
-/** `promise`, or a rejection after `ms`; the timer never outlives the race. */
-export async function within<T>(promise: Promise<T>, what: string, ms: number): Promise<T> {
+/** What {@link withTimeout} rejects with. */
+export class TimeoutError extends Error {
+  override name = "TimeoutError";
+}
+
+/** Races `promise` against a deadline; the timer is always cleared. */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(`${what} (timed out after ${ms} ms)`)), ms);
+  });
   try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-      }),
-    ]);
+    return await Promise.race([promise, deadline]);
   } finally {
     clearTimeout(timer);
   }

@@ -188,14 +188,16 @@ export class GroupDelivery {
       if (frame.received >= frame.size) return;
       // Mid-frame the group cannot end cleanly: an upstream loss truncates it here.
       if (group.aborted) return;
-      if (await this.#cut.race(group.changed().then(() => true)) === undefined) throw new Cut();
+      await this.#cut.race(group.changed());
+      if (this.#cut.cancelled) throw new Cut();
     }
   }
 
   /** A write that gives up once the group is cut (a stuck write cannot be aborted in Deno). */
   async #write(stream: SendStream, bytes: Uint8Array, after: Position): Promise<void> {
     this.#position = after;
-    if (await this.#cut.race(stream.write(bytes).then(() => true)) === undefined) throw new Cut();
+    await this.#cut.race(stream.write(bytes));
+    if (this.#cut.cancelled) throw new Cut();
   }
 
   /** Ends the stream so that the peer sees the group truncated (once). */

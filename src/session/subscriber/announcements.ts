@@ -50,13 +50,19 @@ export async function takeAnnouncements(
   await stream.send.write(encodeAnnounceRequest({ prefix: "", excludeHop }, version));
   const reader = new MessageReader(stream.recv);
   const routes = new Map<string, Route>();
-  /** lite-06 announce ids of the paths active on this stream. */
+  /**
+   * What the peer has active that we keep track of (routed, or refused by the view or as a
+   * loop), at most `maxAnnouncements`: past that an announcement is ignored and not remembered,
+   * so a peer cannot grow this session's state by announcing without end.
+   */
+  const tracked = new Set<string>();
+  /** lite-06: announce ids of the tracked paths (an id below `nextId` and not here was ignored). */
   const ids = new Map<bigint, string>();
-  const active = new Set<string>();
   let nextId = 0n;
   let responderHop: bigint | undefined;
 
   const withdraw = (path: string) => {
+    tracked.delete(path);
     const route = routes.get(path);
     if (!route) return;
     routes.delete(path);
@@ -64,17 +70,23 @@ export async function takeAnnouncements(
     route.withdraw();
     route.broadcast.close();
   };
-  const announce = (path: string, hops: bigint[]) => {
-    const chain = responderHop !== undefined ? [...hops, responderHop] : hops;
-    if (chain.includes(peer.hop)) return; // our own broadcast coming back: a loop
-    const existing = routes.get(path);
-    if (!existing && routes.size >= peer.limits.maxAnnouncements) {
+  /** Tracks and routes an active announcement; false when it is over the limit (ignored). */
+  const track = (path: string): boolean => {
+    if (tracked.has(path)) return true;
+    if (tracked.size >= peer.limits.maxAnnouncements) {
       peer.log.warn("ignoring announcement {path}: over the limit of {limit} per session", {
         path: peer.view.absolute(path),
         limit: peer.limits.maxAnnouncements,
       });
-      return;
+      return false;
     }
+    tracked.add(path);
+    return true;
+  };
+  const announce = (path: string, hops: bigint[]) => {
+    const chain = responderHop !== undefined ? [...hops, responderHop] : hops;
+    if (chain.includes(peer.hop)) return; // our own broadcast coming back: a loop
+    const existing = routes.get(path);
     const broadcast = existing?.broadcast ?? new Broadcast(
       peer.view.absolute(path),
       source(path),
@@ -97,10 +109,7 @@ export async function takeAnnouncements(
   try {
     if (hasAnnounceInit(version)) {
       const init = await reader.expect(decodeAnnounceInit, "ANNOUNCE_INIT");
-      for (const path of init.suffixes) {
-        active.add(path);
-        announce(path, []);
-      }
+      for (const path of init.suffixes) if (track(path)) announce(path, []);
       listing.listed = true;
     } else if (hasAnnounceOk(version)) {
       const ok = await reader.expect(decodeAnnounceOk, "ANNOUNCE_OK");
@@ -112,33 +121,33 @@ export async function takeAnnouncements(
     for (let m = await reader.read(decode); m; m = await reader.read(decode)) {
       if (pending > 0 && --pending === 0) listing.listed = true;
       switch (m.kind) {
-        case "active":
-          if (active.has(m.suffix) && !hasReannounce(version)) {
+        case "active": {
+          if (tracked.has(m.suffix) && !hasReannounce(version)) {
             return violation(`duplicate active announcement ${m.suffix}`);
           }
-          if (hasAnnounceId(version)) {
-            if (active.has(m.suffix)) return violation(`ANNOUNCE_START for live ${m.suffix}`);
-            ids.set(nextId++, m.suffix);
+          if (hasAnnounceId(version) && tracked.has(m.suffix)) {
+            return violation(`ANNOUNCE_START for live ${m.suffix}`);
           }
-          active.add(m.suffix);
+          const id = nextId++;
+          if (!track(m.suffix)) break;
+          if (hasAnnounceId(version)) ids.set(id, m.suffix);
           announce(m.suffix, m.hops);
           break;
+        }
         case "ended":
-          active.delete(m.suffix);
           withdraw(m.suffix);
           break;
         case "end": {
+          if (m.id >= nextId) return violation(`ANNOUNCE_END for unknown id ${m.id}`);
           const path = ids.get(m.id);
-          if (path === undefined) return violation(`ANNOUNCE_END for unknown id ${m.id}`);
           ids.delete(m.id);
-          active.delete(path);
-          withdraw(path);
+          if (path !== undefined) withdraw(path);
           break;
         }
         case "restart": {
+          if (m.id >= nextId) return violation(`ANNOUNCE_RESTART for unknown id ${m.id}`);
           const path = ids.get(m.id);
-          if (path === undefined) return violation(`ANNOUNCE_RESTART for unknown id ${m.id}`);
-          announce(path, m.hops);
+          if (path !== undefined) announce(path, m.hops);
           break;
         }
         case "skipped":
