@@ -148,3 +148,30 @@ Deno.test("evicting a group from the middle of a track moves no reader: none get
   equal(next.group?.sequence, 4, "the reader after 5 moves on to 4, not back to 5");
   equal(track.at(next.index + 1).group, undefined);
 });
+
+Deno.test("when only latest groups are over the limit, the oldest latest go, never the newest", () => {
+  const budget = new CacheBudget({ maxBytes: 10_000, maxAgeMs: 60_000 });
+  const tracks = [0, 1, 2, 3, 4].map((i) => new Track("b", `t${i}`, budget));
+  for (const track of tracks) {
+    const g = track.addGroup(0)!;
+    g.appendChunk(g.startFrame(0, 4000)!, bytes(4000));
+    g.finish();
+  }
+  ok(budget.bytes <= 10_000, `cache holds ${budget.bytes} bytes`);
+  equal(budget.groups, 2);
+  equal(tracks[0]!.latest, undefined, "the oldest latest group went");
+  equal(tracks[0]!.group(0), undefined);
+  ok(tracks[4]!.group(0), "the newest stays");
+  // A track whose latest went starts new subscribers at its next group.
+  equal(tracks[0]!.startIndex(), tracks[0]!.at(tracks[0]!.startIndex()).index);
+});
+
+Deno.test("one group larger than the whole cache is kept while it is the newest", () => {
+  const budget = new CacheBudget({ maxBytes: 1000, maxAgeMs: 60_000 });
+  const track = new Track("b", "t", budget);
+  const g = track.addGroup(0)!;
+  g.appendChunk(g.startFrame(0, 5000)!, bytes(5000));
+  g.finish();
+  equal(g.aborted, false);
+  ok(track.group(0), "kept");
+});

@@ -6,6 +6,9 @@
  * (The soak benchmark measures the same over minutes, from outside the relay process.)
  */
 import { ok } from "assert";
+import { connectOwnClient } from "./support/moq_client.ts";
+import { startRelayProcess } from "./support/relay_process.ts";
+import { until } from "./support/wait.ts";
 
 /**
  * Growth allowed per group per subscriber: heap noise between two collections is about 1-2 MB,
@@ -32,4 +35,38 @@ Deno.test("the heap does not grow with every group delivered", async () => {
     `the heap grew ${result.growth} B: ${result.perGroupPerSubscriber.toFixed(1)} B per group ` +
       `per subscriber (limit ${MAX_BYTES_PER_GROUP})`,
   );
+});
+
+Deno.test("a relay holds its cache, not everything that passed through it (large groups)", async () => {
+  const MiB = 1024 * 1024;
+  await using relay = await startRelayProcess(["--cache-max-bytes", "16MiB"], 0, { inspect: true });
+  const fingerprint = await relay.fingerprint();
+  const options = { fingerprint, transport: "quic" as const };
+  await using publisher = await connectOwnClient(relay.port, "moq-lite-06", options);
+  await using viewer = await connectOwnClient(relay.port, "moq-lite-06", {
+    ...options,
+    cache: { maxBytes: MiB, maxAgeMs: 1000 },
+  });
+  const source = publisher.publish("big/groups");
+  await viewer.announced("big/groups");
+  let received = 0;
+  const reading = (async () => {
+    for await (const _ of viewer.subscribe("big/groups", "video")) received++;
+  })();
+  await until("the relay's subscription", () => source.watched("video"));
+  const held = async () => {
+    const memory = await relay.memoryAfterGc();
+    return memory.heapUsed + memory.external;
+  };
+  const before = await held();
+  // 160 groups of 512 KiB (two 256 KiB frames): 80 MiB through a 16 MiB cache.
+  const frame = new Uint8Array(256 * 1024).fill(9);
+  for (let sequence = 0; sequence < 160; sequence++) {
+    source.writeGroup("video", sequence, [frame, frame]);
+    await until(`group ${sequence} to arrive`, () => received > sequence);
+  }
+  const grown = await held() - before;
+  ok(grown < 16 * MiB + 8 * MiB, `the relay holds ${(grown / MiB).toFixed(1)} MiB more`);
+  await viewer.close();
+  await reading;
 });

@@ -79,11 +79,24 @@ export class Broadcast {
 
   /** Subscribes to a track, sharing the upstream subscription with every other subscriber. */
   subscribe(name: string, request: TrackRequest): TrackLease {
+    return this.#lease(name, request, true)!;
+  }
+
+  /**
+   * A lease on a track already held (subscribed, or lingering after its last subscriber), or
+   * undefined: never an upstream subscription of its own (what FETCH needs: cached groups).
+   */
+  held(name: string, request: TrackRequest): TrackLease | undefined {
+    return this.#lease(name, request, false);
+  }
+
+  #lease(name: string, request: TrackRequest, open: boolean): TrackLease | undefined {
     let entry = this.#tracks.get(name);
     if (entry && entry.track.ended) {
       this.#drop(name, entry);
       entry = undefined;
     }
+    if (!entry && !open) return undefined;
     if (!entry) {
       const track = new Track(this.path, name, this.#budget);
       if (this.#closed) track.end("broadcast ended");

@@ -50,6 +50,7 @@ export class Track {
   #propertyWaiters: ((p: TrackProperties | undefined) => void)[] = [];
   readonly #datagramListeners = new Set<(datagram: Datagram) => void>();
   readonly #budget: CacheBudget;
+  readonly #label: string;
   /** No more groups will come. */
   ended = false;
   /** Why, when the track could not be served (e.g. upstream refused). */
@@ -62,6 +63,7 @@ export class Track {
     this.broadcast = broadcast;
     this.name = name;
     this.#budget = budget;
+    this.#label = `${broadcast}/${name}`;
   }
 
   get latest(): Group | undefined {
@@ -161,24 +163,37 @@ export class Track {
     this.#bySequence.set(sequence, group);
     if (!this.#latest || sequence > this.#latest.group.sequence) this.#latest = { group, index };
     this.confirm(); // data proves the track exists
+    // The budget's entry names the group by index, never holds it: see `Cached`.
     this.#budget.add({
-      group,
-      isLatest: () => !this.#released && this.#latest?.group === group,
-      evict: () => this.#evict(group, index),
+      created: group.created,
+      label: this.#label,
+      isLatest: () => !this.#released && this.#latest?.index === index,
+      held: () => this.#cached(index) !== undefined,
+      bytes: () => this.#cached(index)?.bytes ?? 0,
+      done: () => this.#cached(index)?.done ?? true,
+      evict: () => this.#evict(index),
     });
     this.#notify();
     return group;
   }
 
-  #evict(group: Group, index: number): void {
+  /** The group at a log index, while cached. */
+  #cached(index: number): Group | undefined {
+    const entry = this.#released ? undefined : this.#log[this.#position(index)];
+    return entry?.index === index ? entry.group : undefined;
+  }
+
+  #evict(index: number): void {
+    const group = this.#cached(index);
+    if (!group) return;
     const at = this.#position(index);
-    if (this.#released || this.#log[at]?.group !== group) return;
     this.#bySequence.delete(group.sequence);
     // Mostly the oldest, at the front (cheap); from the middle only when a newer group is older
-    // by wall clock.
+    // by wall clock, or a latest group goes because the cache is full of them.
     this.#log.splice(at, 1);
+    if (this.#latest?.index === index) this.#latest = undefined;
     if (!group.done) group.abort();
-    this.#budget.released(group);
+    this.#budget.released(group.bytes);
   }
 
   /** Hands a datagram to everyone listening now (datagrams are never cached). */
@@ -211,7 +226,7 @@ export class Track {
     if (this.#released) return;
     this.end();
     this.#released = true;
-    for (const { group } of this.#log) this.#budget.released(group);
+    for (const { group } of this.#log) this.#budget.released(group.bytes);
     this.#log = [];
     this.#bySequence.clear();
     this.#latest = undefined;

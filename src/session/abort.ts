@@ -44,6 +44,7 @@ export function aborted(signal: AbortSignal): Promise<void> {
 export class Cancellation {
   #cancelled = false;
   #wake: (() => void) | undefined;
+  #hook: (() => void) | undefined;
 
   get cancelled(): boolean {
     return this.#cancelled;
@@ -53,8 +54,16 @@ export class Cancellation {
     if (this.#cancelled) return;
     this.#cancelled = true;
     const wake = this.#wake;
+    const hook = this.#hook;
     this.#wake = undefined;
+    this.#hook = undefined;
     wake?.();
+    hook?.();
+  }
+
+  /** Sets (or clears) the one hook called on cancel, besides `race`'s waiter. */
+  onCancel(hook: (() => void) | undefined): void {
+    if (!this.#cancelled) this.#hook = hook;
   }
 
   /** `promise`'s value, or `undefined` once cancelled (at once if it is). One race at a time. */

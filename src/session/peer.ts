@@ -8,7 +8,7 @@ import type { CacheBudget } from "../cache/budget.ts";
 import type { OriginView } from "../cache/view.ts";
 import type { Version } from "../codec/version.ts";
 import type { Logger } from "../log.ts";
-import type { Session } from "../transport/session.ts";
+import type { BiStream, Session } from "../transport/session.ts";
 import type { SessionLimits } from "./context.ts";
 
 export interface Peer {
@@ -31,3 +31,11 @@ export interface Peer {
 
 /** A control-stream send priority above every group stream. */
 export const CONTROL_PRIORITY = 0x7fff_ffff;
+
+/**
+ * A request stream the peer finished before its request (e.g. it gave up on a SUBSCRIBE right
+ * after opening the stream): nothing to serve, and no violation (`@moq/net` reads it so too).
+ */
+export function endedBeforeRequest(stream: BiStream): void {
+  void stream.send.close().catch(() => {});
+}

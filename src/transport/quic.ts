@@ -19,6 +19,7 @@ import {
   type Session,
   type StreamError,
 } from "./session.ts";
+import { type StreamOpener, uniOpener } from "./opener.ts";
 import { ReadableRecvStream, WritableSendStream } from "./streams.ts";
 
 /** Deno 2.9.6's QUIC sends neither reset nor stop codes (see shared/docs/transport.md). */
@@ -31,16 +32,20 @@ export const DENO_QUIC_CAPS: Capabilities = {
 
 const mapError = (e: unknown): StreamError => quicStreamError(e, false);
 
-/** Writes `initial` (if any) before handing the stream out, so it goes out in one write. */
-export async function wrapSend(
+/**
+ * Wraps an opened stream, `initial` (if any) queued first so it goes out in one write; not
+ * awaited, so a stalled peer's flow control holds up the writes, never the open.
+ */
+export function wrapSend(
   stream: Deno.QuicSendStream,
   mapper: (e: unknown) => StreamError,
   options?: OpenOptions,
-): Promise<SendStream> {
+): SendStream {
   const send = new WritableSendStream(stream, mapper, stream);
   if (options?.abandoned?.()) abandonOpen(send);
+  if (options?.priority !== undefined) send.priority = options.priority;
   const initial = options?.initial;
-  if (initial && initial.length > 0) await send.write(initial);
+  if (initial && initial.length > 0) send.write(initial).catch(() => {});
   return send;
 }
 
@@ -67,6 +72,7 @@ export class QuicSession implements Session {
   readonly #bidi: ReadableStreamDefaultReader<Deno.QuicBidirectionalStream>;
   readonly #datagrams = new AsyncQueue<Uint8Array>(undefined, MAX_QUEUED_DATAGRAMS);
   readonly #sender: DatagramSender;
+  readonly #opener: StreamOpener<Deno.QuicSendStream>;
   #closedLocally: CloseInfo | undefined;
 
   constructor(conn: Deno.QuicConn, url?: URL) {
@@ -77,6 +83,7 @@ export class QuicSession implements Session {
     // Deno reports 0 when the peer's transport parameters refuse datagrams.
     this.caps = conn.maxDatagramSize > 0 ? DENO_QUIC_CAPS : { ...DENO_QUIC_CAPS, datagrams: false };
     this.#sender = new DatagramSender(conn);
+    this.#opener = uniOpener(conn);
     readDatagrams(conn, (d) => this.#datagrams.push(d)).finally(() => this.#datagrams.close());
     this.#uni = conn.incomingUnidirectionalStreams.getReader();
     this.#bidi = conn.incomingBidirectionalStreams.getReader();
@@ -105,10 +112,7 @@ export class QuicSession implements Session {
   }
 
   async openUni(options?: OpenOptions): Promise<SendStream> {
-    const stream = await this.#conn.createUnidirectionalStream({
-      sendOrder: options?.priority ?? 0,
-      waitUntilAvailable: true,
-    });
+    const stream = await this.#opener.open(options?.priority ?? 0, options?.cancel);
     return wrapSend(stream, mapError, options);
   }
 
@@ -118,7 +122,7 @@ export class QuicSession implements Session {
       waitUntilAvailable: true,
     });
     return {
-      send: await wrapSend(stream.writable, mapError, options),
+      send: wrapSend(stream.writable, mapError, options),
       recv: new ReadableRecvStream(stream.readable, mapError),
     };
   }

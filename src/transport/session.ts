@@ -36,6 +36,17 @@ export interface OpenOptions {
    * a StreamError, so nothing stale is sent.
    */
   abandoned?: () => boolean;
+  /**
+   * Gives up waiting for stream credit: once cancelled, a pending open fails at once with a
+   * StreamError and keeps nothing of the caller's alive (see `opener.ts`).
+   */
+  cancel?: Cancelable;
+}
+
+/** A wait its owner may call off; `onCancel` sets (or, with undefined, clears) the one hook. */
+export interface Cancelable {
+  readonly cancelled: boolean;
+  onCancel(hook: (() => void) | undefined): void;
 }
 
 /** Fails an open whose caller gave up while waiting for stream credit (see OpenOptions). */
@@ -81,7 +92,10 @@ export interface Session {
   readonly url: URL | undefined;
   readonly remote: Deno.NetAddr;
   readonly caps: Capabilities;
-  /** Opens a unidirectional stream, waiting for stream credit. */
+  /**
+   * Opens a unidirectional stream, waiting for stream credit (callers queue by priority). The
+   * `initial` bytes are queued, not awaited: a peer's flow control cannot hold up the open.
+   */
   openUni(options?: OpenOptions): Promise<SendStream>;
   /** Opens a bidirectional stream, waiting for stream credit. */
   openBi(options?: OpenOptions): Promise<BiStream>;

@@ -23,6 +23,7 @@ import {
   type Session,
   StreamError,
 } from "./session.ts";
+import { StreamOpener } from "./opener.ts";
 import { ReadableRecvStream, WritableSendStream } from "./streams.ts";
 
 const log = logger("transport", "websocket");
@@ -102,21 +103,27 @@ export class WebSocketSession implements Session {
   }
 
   async openUni(options?: OpenOptions): Promise<SendStream> {
-    const writable = await this.#session.createUnidirectionalStream({
-      sendOrder: options?.priority ?? 0,
-    });
+    const writable = await this.#opener.open(options?.priority ?? 0, options?.cancel);
     const send = sendStream(writable);
     if (options?.abandoned?.()) abandonOpen(send);
-    if (options?.initial?.length) await send.write(options.initial);
+    if (options?.priority !== undefined) send.priority = options.priority;
+    // Queued, not awaited: a stalled peer's flow control holds up the writes, not the open.
+    if (options?.initial?.length) send.write(options.initial).catch(() => {});
     return send;
   }
+
+  /** Unidirectional opens queue here while the peer grants no stream credit (`opener.ts`). */
+  readonly #opener = new StreamOpener<SendOrdered>(
+    (priority) => this.#session.createUnidirectionalStream({ sendOrder: priority }),
+    (writable) => void writable.close().catch(() => {}),
+  );
 
   async openBi(options?: OpenOptions): Promise<BiStream> {
     const stream = await this.#session.createBidirectionalStream({
       sendOrder: options?.priority ?? 0,
     });
     const send = sendStream(stream.writable);
-    if (options?.initial?.length) await send.write(options.initial);
+    if (options?.initial?.length) send.write(options.initial).catch(() => {});
     return { send, recv: new ReadableRecvStream(stream.readable, mapError) };
   }
 

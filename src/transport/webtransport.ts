@@ -48,6 +48,7 @@ import {
   type Session,
   type StreamError,
 } from "./session.ts";
+import { type StreamOpener, uniOpener } from "./opener.ts";
 import { ReadableRecvStream, WritableSendStream } from "./streams.ts";
 
 const log = logger("transport", "webtransport");
@@ -238,15 +239,17 @@ export class WebTransportSession implements Session {
   }
 
   async openUni(options?: OpenOptions): Promise<SendStream> {
-    const stream = await this.#h3.conn.createUnidirectionalStream({
-      sendOrder: options?.priority ?? 0,
-      waitUntilAvailable: true,
-    });
+    this.#opener ??= uniOpener(this.#h3.conn);
+    const stream = await this.#opener.open(options?.priority ?? 0, options?.cancel);
     const send = new WritableSendStream(stream, mapError, stream);
     if (options?.abandoned?.()) abandonOpen(send);
-    await send.write(joined(this.#prefixUni, options?.initial));
+    if (options?.priority !== undefined) send.priority = options.priority;
+    // Queued, not awaited: a stalled peer's flow control holds up the writes, not the open.
+    send.write(joined(this.#prefixUni, options?.initial)).catch(() => {});
     return send;
   }
+
+  #opener: StreamOpener<Deno.QuicSendStream> | undefined;
 
   async openBi(options?: OpenOptions): Promise<BiStream> {
     const stream = await this.#h3.conn.createBidirectionalStream({
@@ -255,7 +258,7 @@ export class WebTransportSession implements Session {
     });
     const send = new WritableSendStream(stream.writable, mapError, stream.writable);
     if (options?.abandoned?.()) abandonOpen(send);
-    await send.write(joined(this.#prefixBidi, options?.initial));
+    send.write(joined(this.#prefixBidi, options?.initial)).catch(() => {});
     return { send, recv: new ReadableRecvStream(stream.readable, mapError) };
   }
 

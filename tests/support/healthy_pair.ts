@@ -1,6 +1,6 @@
 /**
  * A healthy publisher and subscriber beside an attack: our own client publishes `healthy/pair`
- * (one track, a group every 50 ms of three frames with known contents) and another subscribes to
+ * (one track, a group every 100 ms of three frames with known contents) and another subscribes to
  * it over raw QUIC. `delivered()` waits until groups written after the call arrive, and throws
  * if any group was skipped or any frame differs: the attack must not have cost them anything.
  */
@@ -40,7 +40,7 @@ export async function startHealthyPair(
   let fault: Error | undefined;
   const timer = setInterval(() => {
     if (source.watched(TRACK)) source.writeGroup(TRACK, written, framesOf(written++));
-  }, 50);
+  }, 100);
   const reading = (async () => {
     for await (const group of subscriber.subscribe(PATH, TRACK)) {
       // The first group may be any cached one; from there on, none may be skipped.

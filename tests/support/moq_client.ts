@@ -11,10 +11,15 @@ import { LocalSource } from "../../src/cache/local.ts";
 import { Origin } from "../../src/cache/origin.ts";
 import { RootedView } from "../../src/cache/view.ts";
 import type { RelayContext } from "../../src/relay.ts";
-import { DEFAULT_SESSION_LIMITS, randomHop } from "../../src/session/context.ts";
+import {
+  DEFAULT_SESSION_LIMITS,
+  randomHop,
+  type SessionLimits,
+} from "../../src/session/context.ts";
 import { MoqSession } from "../../src/session/session.ts";
 import { Version } from "../../src/codec/version.ts";
-import { Endpoint } from "../../src/transport/endpoint.ts";
+import { Endpoint, type TransportLimits } from "../../src/transport/endpoint.ts";
+import type { Session } from "../../src/transport/session.ts";
 import { fingerprintBytes } from "../../src/tls/certificate.ts";
 
 export interface OwnClient extends AsyncDisposable {
@@ -38,13 +43,16 @@ export interface OwnClient extends AsyncDisposable {
  * The context of a session of our own client: its own origin and cache, default limits, and a
  * view with no rules (a client shows the relay everything it publishes).
  */
-export function ownClientContext(cache?: CacheLimits): RelayContext {
+export function ownClientContext(
+  cache?: CacheLimits,
+  limits: Partial<SessionLimits> = {},
+): RelayContext {
   const origin = new Origin();
   return {
     origin,
     budget: new CacheBudget(cache),
     hop: randomHop(),
-    limits: DEFAULT_SESSION_LIMITS,
+    limits: { ...DEFAULT_SESSION_LIMITS, ...limits },
     scope: ({ root }) => new RootedView(origin, root),
   };
 }
@@ -77,6 +85,12 @@ export async function connectOwnClient(
     host?: string;
     /** The client's own cache bounds (default: the relay's defaults). */
     cache?: CacheLimits;
+    /** The client's QUIC limits (e.g. the stream credit it grants the relay). */
+    limits?: Partial<TransportLimits>;
+    /** The client session's own limits (e.g. how many announcements it tracks). */
+    sessionLimits?: Partial<SessionLimits>;
+    /** Wraps the transport before the session sees it (to make a misbehaving client). */
+    wrap?: (transport: Session) => Session;
   },
 ): Promise<OwnClient> {
   const hash = fingerprintBytes(options.fingerprint);
@@ -91,17 +105,19 @@ export async function connectOwnClient(
     certPem: cert.certPem,
     keyPem: cert.keyPem,
     alpns: [],
+    limits: options.limits,
   });
   const path = options.path ?? "/";
   const kind = options.transport ?? "webtransport";
   const url = new URL(`${kind === "webtransport" ? "https" : "moqt"}://${host}:${port}${path}`);
   const legacy01 = protocol === "moql-01";
-  const transport = await endpoint.connect(url, {
+  const connected = await endpoint.connect(url, {
     protocols: [legacy01 ? "moql" : protocol],
     serverCertificateHashes: [hash],
     rawQuic: kind === "quic",
   });
-  const context = ownClientContext(options.cache);
+  const transport = options.wrap?.(connected) ?? connected;
+  const context = ownClientContext(options.cache, options.sessionLimits);
   const session = new MoqSession(transport, context, {
     role: "client",
     path,

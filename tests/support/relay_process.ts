@@ -18,6 +18,11 @@ export interface RelayProcess extends AsyncDisposable {
   restart(): Promise<void>;
   /** The last lines it logged. */
   log(): string;
+  /**
+   * Its memory after a full garbage collection, asked through the V8 inspector (only with
+   * `inspect: true`): what the relay really holds, not what it has yet to collect.
+   */
+  memoryAfterGc(): Promise<Deno.MemoryUsage>;
 }
 
 export interface RelayStats {
@@ -40,6 +45,36 @@ export interface ProcessOptions {
   host?: string;
   /** Run inside this network namespace (`ip netns exec`). */
   netns?: string;
+  /** Open the V8 inspector on a loopback port of its own, for {@link RelayProcess.memoryAfterGc}. */
+  inspect?: boolean;
+}
+
+/** One call over the inspector's WebSocket (Chrome DevTools Protocol). */
+async function inspectorCall(url: string, calls: [string, Record<string, unknown>][]) {
+  const ws = new WebSocket(url);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  const answers = new Map<number, (m: { result?: unknown }) => void>();
+  ws.onmessage = (e) => {
+    const message = JSON.parse(e.data);
+    answers.get(message.id)?.(message);
+  };
+  const results: unknown[] = [];
+  try {
+    for (const [i, [method, params]] of calls.entries()) {
+      results.push(
+        await new Promise<{ result?: unknown }>((resolve) => {
+          answers.set(i + 1, resolve);
+          ws.send(JSON.stringify({ id: i + 1, method, params }));
+        }),
+      );
+    }
+  } finally {
+    ws.close();
+  }
+  return results;
 }
 
 export async function startRelayProcess(
@@ -50,6 +85,7 @@ export async function startRelayProcess(
   const host = options.host ?? "127.0.0.1";
   const fullArgs = (port: number) => [
     "run",
+    ...(options.inspect ? ["--inspect=127.0.0.1:0"] : []),
     "--allow-all",
     main,
     "--bind",
@@ -123,6 +159,18 @@ export async function startRelayProcess(
       await launch();
     },
     log: () => tail,
+    async memoryAfterGc() {
+      const url = tail.match(/ws:\/\/127\.0\.0\.1:\d+\/[\w-]+/)?.[0];
+      if (!url) throw new Error("the relay was not started with inspect: true");
+      const expression = "JSON.stringify(Deno.memoryUsage())";
+      const results = await inspectorCall(url, [
+        ["HeapProfiler.collectGarbage", {}],
+        ["HeapProfiler.collectGarbage", {}],
+        ["Runtime.evaluate", { expression, returnByValue: true }],
+      ]);
+      const answer = results[2] as { result: { result: { value: string } } };
+      return JSON.parse(answer.result.result.value);
+    },
     [Symbol.asyncDispose]: () => stop("SIGTERM"),
   };
 }

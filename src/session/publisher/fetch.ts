@@ -8,7 +8,7 @@ import type { Group } from "../../cache/group.ts";
 import { decodeFetch, type Fetch, StreamCode } from "../../codec/mod.ts";
 import type { BiStream, SendStream } from "../../transport/session.ts";
 import { unlessAborted } from "../abort.ts";
-import type { Peer } from "../peer.ts";
+import { endedBeforeRequest, type Peer } from "../peer.ts";
 import type { MessageReader } from "../reader.ts";
 import { frameHeader } from "./frames.ts";
 import { type Position, truncate } from "./truncate.ts";
@@ -18,13 +18,16 @@ export async function serveFetch(
   stream: BiStream,
   reader: MessageReader,
 ): Promise<void> {
-  const request = await reader.expect((b, o) => decodeFetch(b, peer.version, o), "FETCH");
+  const request = await reader.read((b, o) => decodeFetch(b, peer.version, o));
+  if (!request) return endedBeforeRequest(stream);
   const route = peer.view.route(request.broadcast);
   if (!route) return stream.send.reset(StreamCode.NotFound);
-  const lease = route.broadcast.subscribe(request.track, {
+  // Only what is cached can be fetched: a track nobody holds is not subscribed for it.
+  const lease = route.broadcast.held(request.track, {
     priority: request.priority,
     maxLatency: 0,
   });
+  if (!lease) return stream.send.reset(StreamCode.NotFound);
   try {
     const group = lease.track.group(request.group);
     if (!group || group.aborted) return stream.send.reset(StreamCode.NotFound);

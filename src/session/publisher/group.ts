@@ -128,7 +128,8 @@ export class GroupDelivery {
       priority: this.#ticket.order,
       initial,
       // Behind a peer short of stream credit the open can wait long: a group dropped meanwhile
-      // is not sent at all.
+      // leaves the queue at once, and is not sent at all.
+      cancel: this.#dropped,
       abandoned: () => this.#stopped() || this.group.aborted,
     });
     if (first && firstBytes) this.#written += first.size;

@@ -20,7 +20,7 @@ export class Publisher implements PublisherState {
   readonly #peer: Peer;
   /** Send orders of the group streams in flight to this peer. */
   readonly order = new SendOrder();
-  /** Subscriptions being served. */
+  /** Subscriptions being served, with TRACK and FETCH requests. */
   subscriptions = 0;
   #announceRequests = 0;
 
@@ -42,9 +42,29 @@ export class Publisher implements PublisherState {
       case "subscribe":
         return serveSubscription(peer, this, stream, reader);
       case "track":
-        return serveTrackInfo(peer, stream, reader);
+        return this.#counted(stream, () => serveTrackInfo(peer, stream, reader));
       case "fetch":
-        return serveFetch(peer, stream, reader);
+        return this.#counted(stream, () => serveFetch(peer, stream, reader));
+    }
+  }
+
+  /**
+   * TRACK and FETCH count against --max-subscriptions while they are served, as subscriptions
+   * do: each holds a track of the cache, and TRACK may have to ask the source.
+   */
+  async #counted(stream: BiStream, serve: () => Promise<void>): Promise<void> {
+    if (this.subscriptions >= this.#peer.limits.maxSubscriptions) {
+      this.#peer.log.debug("refusing a TRACK or FETCH: over the limit of {limit} subscriptions", {
+        limit: this.#peer.limits.maxSubscriptions,
+      });
+      stream.recv.stop(StreamCode.Cancel);
+      return stream.send.reset(StreamCode.NotFound);
+    }
+    this.subscriptions++;
+    try {
+      await serve();
+    } finally {
+      this.subscriptions--;
     }
   }
 

@@ -27,7 +27,7 @@ import {
 } from "../../codec/mod.ts";
 import type { BiStream } from "../../transport/session.ts";
 import { Cancellation } from "../abort.ts";
-import { CONTROL_PRIORITY, type Peer } from "../peer.ts";
+import { CONTROL_PRIORITY, endedBeforeRequest, type Peer } from "../peer.ts";
 import type { MessageReader } from "../reader.ts";
 import { SerialWriter } from "../writer.ts";
 import { GroupDelivery, type GroupTarget } from "./group.ts";
@@ -49,7 +49,8 @@ export async function serveSubscription(
   stream: BiStream,
   reader: MessageReader,
 ): Promise<void> {
-  const sub = await reader.expect((b, o) => decodeSubscribe(b, peer.version, o), "SUBSCRIBE");
+  const sub = await reader.read((b, o) => decodeSubscribe(b, peer.version, o));
+  if (!sub) return endedBeforeRequest(stream);
   const writer = new SerialWriter(stream.send);
   stream.send.priority = CONTROL_PRIORITY;
   const refuse = (why: string) => {

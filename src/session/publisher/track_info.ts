@@ -7,7 +7,7 @@
 import { decodeTrack, encodeTrackInfo, StreamCode } from "../../codec/mod.ts";
 import type { BiStream } from "../../transport/session.ts";
 import { unlessAborted } from "../abort.ts";
-import type { Peer } from "../peer.ts";
+import { endedBeforeRequest, type Peer } from "../peer.ts";
 import type { MessageReader } from "../reader.ts";
 
 export async function serveTrackInfo(
@@ -15,7 +15,8 @@ export async function serveTrackInfo(
   stream: BiStream,
   reader: MessageReader,
 ): Promise<void> {
-  const request = await reader.expect(decodeTrack, "TRACK");
+  const request = await reader.read(decodeTrack);
+  if (!request) return endedBeforeRequest(stream);
   const route = peer.view.route(request.broadcast);
   if (!route) return stream.send.reset(StreamCode.NotFound);
   const lease = route.broadcast.subscribe(request.track, { priority: 0, maxLatency: 0 });

@@ -17,6 +17,7 @@ import {
   hasSubscribeWindow,
   hasTrackStream,
 } from "../../codec/mod.ts";
+import { concatBytes } from "../../bytes/concat.ts";
 import { CONTROL_PRIORITY, type Peer } from "../peer.ts";
 import { MessageReader } from "../reader.ts";
 import { SerialWriter } from "../writer.ts";
@@ -37,24 +38,28 @@ export function subscribeUpstream(
   const run = async () => {
     if (hasTrackStream(version)) void fetchProperties(peer, path, track);
     else track.setProperties({ ...DEFAULT_PROPERTIES, priority: request.priority });
+    if (closed) return;
+    // The stream opens with the whole SUBSCRIBE, never with its type byte alone.
     const stream = await peer.transport.openBi({
       priority: CONTROL_PRIORITY,
-      initial: Uint8Array.of(BidiType.Subscribe),
+      initial: concatBytes([
+        Uint8Array.of(BidiType.Subscribe),
+        encodeSubscribe({
+          id,
+          broadcast: path,
+          track: track.name,
+          priority: request.priority,
+          ordered: false,
+          maxLatency: request.maxLatency,
+          startGroup: undefined,
+          endGroup: undefined,
+          startFrame: 0,
+          endFrame: undefined,
+        }, version),
+      ]),
     });
     writer = new SerialWriter(stream.send);
     if (closed) return void writer.close();
-    await writer.write(encodeSubscribe({
-      id,
-      broadcast: path,
-      track: track.name,
-      priority: request.priority,
-      ordered: false,
-      maxLatency: request.maxLatency,
-      startGroup: undefined,
-      endGroup: undefined,
-      startFrame: 0,
-      endFrame: undefined,
-    }, version));
     const reader = new MessageReader(stream.recv);
     const decode = (b: Uint8Array, o: number) => decodeSubscribeResponse(b, version, o);
     let answered = false;
@@ -108,9 +113,11 @@ async function fetchProperties(peer: Peer, path: string, track: Track): Promise<
   try {
     const stream = await peer.transport.openBi({
       priority: CONTROL_PRIORITY,
-      initial: Uint8Array.of(BidiType.Track),
+      initial: concatBytes([
+        Uint8Array.of(BidiType.Track),
+        encodeTrack({ broadcast: path, track: track.name }),
+      ]),
     });
-    await stream.send.write(encodeTrack({ broadcast: path, track: track.name }));
     await stream.send.close();
     const info = await new MessageReader(stream.recv).read((b, o) =>
       decodeTrackInfo(b, peer.version, o)

@@ -1,0 +1,266 @@
+/**
+ * Hostile peers over QUIC: each test performs one attack found by probing the relay, bounded in
+ * count and time, on loopback, and asserts the bound holds while a healthy publisher/subscriber
+ * pair keeps receiving every group whole and in order.
+ */
+import { equal, ok } from "assert";
+import { startHealthyPair } from "./support/healthy_pair.ts";
+import { connectOwnClient, type OwnClient } from "./support/moq_client.ts";
+import { concatBytes } from "../src/bytes/concat.ts";
+import { BidiType } from "../src/codec/stream.ts";
+import { encodeFetch } from "../src/codec/fetch.ts";
+import { encodeTrack } from "../src/codec/track.ts";
+import { type RelayProcess, startRelayProcess } from "./support/relay_process.ts";
+import { sleep, until } from "./support/wait.ts";
+import { connectMoq, waitForAnnounce } from "./support/moqnet_client.ts";
+import { startRelay } from "./support/relay.ts";
+import { Broadcast } from "../src/cache/broadcast.ts";
+import { LocalSource } from "../src/cache/local.ts";
+import type { Session } from "../src/transport/session.ts";
+
+const MiB = 1024 * 1024;
+
+/** A transport that stops accepting the peer's unidirectional streams once `stalled()` holds. */
+function stallingUni(transport: Session, stalled: () => boolean): Session {
+  const never = transport.closed.then(() => null);
+  return new Proxy(transport, {
+    get(target, key) {
+      if (key === "acceptUni") {
+        return () => stalled() ? never : target.acceptUni();
+      }
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/** What the relay holds after a full collection: its heap and the buffers outside it. */
+async function held(relay: RelayProcess): Promise<number> {
+  const memory = await relay.memoryAfterGc();
+  return memory.heapUsed + memory.external;
+}
+
+/** Group streams the relay has open or waiting to open, per session serving a subscription. */
+async function groupStreams(relay: RelayProcess): Promise<number[]> {
+  const stats = await relay.stats() as unknown as { sessions: { groupStreams: number }[] };
+  return stats.sessions.map((s) => s.groupStreams);
+}
+
+Deno.test("a subscriber that never reads its group streams costs at most --max-lag-bytes (raw QUIC, one stream of credit)", async () => {
+  await using relay = await startRelayProcess(
+    [
+      "--cache-max-bytes",
+      "16MiB",
+      "--max-lag-bytes",
+      "4MiB",
+    ],
+    0,
+    { inspect: true },
+  );
+  const fingerprint = await relay.fingerprint();
+  await using pair = await startHealthyPair(relay.port, fingerprint);
+  await using publisher = await connectOwnClient(relay.port, "moq-lite-06", {
+    fingerprint,
+    transport: "quic",
+  });
+  const source = publisher.publish("big/stream");
+  let stalled = false;
+  const stallers = await Promise.all([0, 1, 2].map(async () => {
+    const client = await connectOwnClient(relay.port, "moq-lite-06", {
+      fingerprint,
+      transport: "quic",
+      limits: { maxIncomingUniStreams: 1 },
+      wrap: (t) => stallingUni(t, () => stalled),
+    });
+    await client.announced("big/stream");
+    return client;
+  }));
+  stalled = true;
+  for (const client of stallers) client.subscribeUnannounced("big/stream", "video");
+  await until("the stalled subscribers' subscriptions", () => source.watched("video"));
+  const before = await held(relay);
+  const chunk = new Uint8Array(256 * 1024).fill(7);
+  for (let sequence = 0; sequence < 240; sequence++) {
+    source.writeGroup("video", sequence, [chunk, chunk]);
+    await sleep(50);
+  }
+  await pair.delivered(5);
+  const streams = await groupStreams(relay);
+  const grown = (await held(relay)) - before;
+  console.log(`relay holds ${(grown / MiB).toFixed(1)} MiB more after 120 MiB published`);
+  // The cache (16 MiB) plus what each stalled subscriber may lag behind (4 MiB), and slack.
+  ok(
+    grown < 16 * MiB + 3 * 4 * MiB + 16 * MiB,
+    `the relay holds ${(grown / MiB).toFixed(1)} MiB more`,
+  );
+  // At most MAX_GROUPS_IN_FLIGHT (8) streams per stalled subscription, open or waiting.
+  ok(streams.every((n) => n <= 8), `group streams per session: ${streams.join(", ")}`);
+  for (const client of stallers) await client.close();
+});
+
+Deno.test("tracks' latest groups stay within --cache-max-bytes: the oldest latest go, with one warning", async () => {
+  await using relay = await startRelayProcess(["--cache-max-bytes", "16MiB"], 0, { inspect: true });
+  const fingerprint = await relay.fingerprint();
+  await using pair = await startHealthyPair(relay.port, fingerprint);
+  await using publisher = await connectOwnClient(relay.port, "moq-lite-06", {
+    fingerprint,
+    transport: "quic",
+  });
+  await using viewer = await connectOwnClient(relay.port, "moq-lite-06", {
+    fingerprint,
+    transport: "quic",
+    cache: { maxBytes: 8 * MiB, maxAgeMs: 1000 },
+  });
+  const source = publisher.publish("many/tracks");
+  await viewer.announced("many/tracks");
+  const before = await held(relay);
+  const half = new Uint8Array(2 * MiB).fill(3);
+  // 24 tracks, one 4 MiB group each, all still subscribed: each is its track's latest group.
+  const open: AsyncGenerator<unknown>[] = [];
+  for (let t = 0; t < 24; t++) {
+    const name = `track${t}`;
+    const groups = viewer.subscribe("many/tracks", name);
+    const first = groups.next();
+    await until(`the relay to subscribe to ${name}`, () => source.watched(name));
+    source.writeGroup(name, 0, [half, half]);
+    const got = await first;
+    ok(!got.done && got.value.frames.length === 2, `${name}'s group arrived whole`);
+    open.push(groups);
+  }
+  const grown = (await held(relay)) - before;
+  console.log(`relay holds ${(grown / MiB).toFixed(1)} MiB more after 24 latest groups of 4 MiB`);
+  // The cache's limit plus one group (the newest is never evicted), and slack.
+  ok(grown < 16 * MiB + 4 * MiB + 8 * MiB, `the relay holds ${(grown / MiB).toFixed(1)} MiB more`);
+  await pair.delivered(5);
+  await until("the warning", () => relay.log().includes("with only tracks' latest groups"));
+  for (const groups of open) void groups.return(undefined);
+});
+
+Deno.test("an announce snapshot over 1 MiB (one connection's 1,024 paths of 1.2 KB) still reaches every new client", async () => {
+  await using relay = await startRelayProcess([]);
+  const fingerprint = await relay.fingerprint();
+  await using pair = await startHealthyPair(relay.port, fingerprint);
+  await using spammer = await connectOwnClient(relay.port, "moq-lite-06", {
+    fingerprint,
+    transport: "quic",
+  });
+  const long = "x".repeat(1200);
+  for (let i = 0; i < 1024; i++) spammer.publish(`spam/${i}/${long}`);
+  await until("the spam to be announced", async () => {
+    const stats = await relay.stats();
+    return stats.sessions.some((s) => s.announcements.active === 1024);
+  });
+  // @moq/net (lite-05, lite-03 over WebSocket) and our own lite-06 client discover from scratch.
+  for (const protocol of ["moq-lite-05", "moq-lite-03"] as const) {
+    await using client = await connectMoq(`http://${relay.address}/`, protocol);
+    await waitForAnnounce(client, "", "healthy/pair", 15_000);
+  }
+  await using own = await connectOwnClient(relay.port, "moq-lite-06", {
+    fingerprint,
+    transport: "quic",
+    sessionLimits: { maxAnnouncements: 2048 },
+  });
+  await own.announced("healthy/pair", 15_000);
+  await own.announced(`spam/1023/${long}`, 15_000);
+  await pair.delivered(5);
+});
+
+Deno.test("a relay with 100,000 broadcasts still answers discovery", async () => {
+  await using relay = await startRelay();
+  const fingerprint = relay.certificates.primary.fingerprint;
+  // The pair first: its own subscriber tracks at most 1,024 announcements.
+  await using pair = await startHealthyPair(relay.addr.port, fingerprint);
+  const origin = relay.context.origin;
+  for (let i = 0; i < 100_000; i++) {
+    const path = `bulk/${String(i).padStart(6, "0")}`;
+    const broadcast = new Broadcast(path, new LocalSource(), relay.context.budget);
+    origin.announce({ path, broadcast, hops: [], from: {} });
+  }
+  await using client = await connectMoq(`http://127.0.0.1:${relay.addr.port}/`, "moq-lite-05");
+  await waitForAnnounce(client, "bulk", "099999", 30_000);
+  await pair.delivered(5);
+});
+
+/** Opens `count` request streams at once, each with one whole request, and waits for answers. */
+async function burst(client: OwnClient, count: number, request: (i: number) => Uint8Array) {
+  const transport = client.session.transport;
+  const answers = await Promise.allSettled(
+    Array.from({ length: count }, async (_, i) => {
+      const stream = await transport.openBi({ initial: request(i) });
+      await stream.send.close();
+      while (await stream.recv.read() !== null) { /* the answer, or nothing */ }
+    }),
+  );
+  return answers.length;
+}
+
+Deno.test("3,000 FETCH and 3,000 TRACK requests open no upstream subscription beyond --max-subscriptions, and the publisher lives", async () => {
+  await using relay = await startRelay(["--max-subscriptions", "64"]);
+  const fingerprint = relay.certificates.primary.fingerprint;
+  const options = { fingerprint, transport: "quic" as const };
+  await using pair = await startHealthyPair(relay.addr.port, fingerprint);
+  await using publisher = await connectOwnClient(relay.addr.port, "moq-lite-06", options);
+  const source = publisher.publish("attacked/src");
+  await using attacker = await connectOwnClient(relay.addr.port, "moq-lite-06", options);
+  await attacker.announced("attacked/src");
+  const version = attacker.session.version;
+  const fetch = (i: number) =>
+    concatBytes([
+      Uint8Array.of(BidiType.Fetch),
+      encodeFetch({
+        broadcast: "attacked/src",
+        track: `t${i}`,
+        priority: 0,
+        group: 0,
+        startFrame: 0,
+        endFrame: undefined,
+      }, version),
+    ]);
+  equal(await burst(attacker, 3000, fetch), 3000);
+  const afterFetch = [...source.subscriptions.values()].reduce((a, b) => a + b, 0);
+  equal(afterFetch, 0, "FETCH serves the cache: it subscribes to nothing upstream");
+
+  // TRACK must ask the publisher: at most --max-subscriptions at a time are served.
+  let most = 0;
+  const sampling = setInterval(() => {
+    for (const s of relay.sessions) most = Math.max(most, s.publisher?.subscriptions ?? 0);
+  }, 1);
+  const track = (i: number) =>
+    concatBytes([
+      Uint8Array.of(BidiType.Track),
+      encodeTrack({ broadcast: "attacked/src", track: `t${i}` }),
+    ]);
+  equal(await burst(attacker, 3000, track), 3000);
+  clearInterval(sampling);
+  ok(most > 1 && most <= 64, `${most} TRACK requests served at once`);
+  ok(!publisher.session.signal.aborted, "the publisher's session is alive");
+  await pair.delivered(5);
+});
+
+Deno.test("a request stream finished after its type byte alone is dropped, not a violation", async () => {
+  await using relay = await startRelay();
+  const fingerprint = relay.certificates.primary.fingerprint;
+  await using client = await connectOwnClient(relay.addr.port, "moq-lite-06", {
+    fingerprint,
+    transport: "quic",
+  });
+  const source = client.publish("still/here");
+  for (const type of [BidiType.Subscribe, BidiType.Fetch, BidiType.Track, BidiType.Announce]) {
+    const stream = await client.session.transport.openBi({ initial: Uint8Array.of(type) });
+    await stream.send.close();
+    equal(await stream.recv.read(), null, `the relay finishes its side for type ${type}`);
+  }
+  // The session goes on: the relay still subscribes to what it announces.
+  await using viewer = await connectOwnClient(relay.addr.port, "moq-lite-06", {
+    fingerprint,
+    transport: "quic",
+  });
+  await viewer.announced("still/here");
+  const groups = viewer.subscribe("still/here", "video");
+  const first = groups.next();
+  await until("the relay's subscription", () => source.watched("video"));
+  source.writeGroup("video", 0, [new TextEncoder().encode("alive")]);
+  equal((await first).done, false);
+  ok(!client.session.signal.aborted);
+  await groups.return(undefined);
+});
