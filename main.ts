@@ -6,6 +6,7 @@
  * @module
  */
 import { ConfigError, loadConfig } from "./src/config.ts";
+import { ListenError } from "./src/listen.ts";
 import { logger, setupLogging } from "./src/log.ts";
 import { Relay } from "./src/relay.ts";
 import { CertificateError } from "./src/tls/certificate.ts";
@@ -32,10 +33,7 @@ function keepRunning(): void {
 /** The one line a start-up failure prints. */
 function startupMessage(e: unknown): string {
   if (e instanceof ConfigError || e instanceof CertificateError) return e.message;
-  if (e instanceof Deno.errors.AddrInUse) {
-    return `cannot listen: the address is in use (${e.message})`;
-  }
-  if (e instanceof Deno.errors.PermissionDenied) return `cannot listen: ${e.message}`;
+  if (e instanceof ListenError) return `--bind: ${e.message}`;
   return `cannot start: ${e instanceof Error ? e.message : String(e)}`;
 }
 
@@ -56,7 +54,8 @@ async function main(args: string[]): Promise<void> {
   } catch (e) {
     fail(startupMessage(e).split("\n")[0] ?? "cannot start");
   }
-  // From here on a bug in one session must not end the relay.
+  // From here on a bug in one session must not end the relay. Not before: a failure to start
+  // would be logged as a rejection and the process would exit 0 with nothing listening.
   keepRunning();
 }
 

@@ -11,8 +11,11 @@ import { parseArgs } from "cli-args";
 import { parse as parseToml } from "smol-toml";
 import denoJson from "../deno.json" with { type: "json" };
 import { type CacheLimits, DEFAULT_CACHE_LIMITS } from "./cache/budget.ts";
+import { MAX_GROUP_BYTES } from "./cache/group.ts";
 import { LOG_LEVELS, type LogFormat, type LogLevel, shiftLevel } from "./log.ts";
+import { type Bounds, formatDuration, formatRange, formatSize, parseQuantity } from "./quantity.ts";
 import { DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_LIMITS } from "./session/context.ts";
+import { MAX_GROUPS_IN_FLIGHT } from "./session/publisher/subscription.ts";
 import { DEFAULT_TRANSPORT_LIMITS } from "./transport/endpoint.ts";
 
 const DEFAULT_BIND = "[::]:4443";
@@ -96,7 +99,39 @@ interface OptionSpec {
   shown?: string;
   /** false: the option has no environment variable or config key (e.g. `--help`). */
   setting?: false;
+  /** A numeric option: what it measures and the range it accepts (`--help` shows it). */
+  bounds?: Bounds;
 }
+
+/**
+ * The range of each numeric setting, with its reason. Each is memory a peer (or a typo) could
+ * make the relay commit to, so a value outside is refused at start-up rather than trusted.
+ */
+const BOUNDS = {
+  /**
+   * Deno's QUIC reserves state at connect for every stream a peer may open: about 1.2 MiB per
+   * connection at 10,000 (10,000,000 came to 3 GiB after two connections).
+   */
+  streams: { unit: "count", min: 1, max: 10_000 },
+  /** An idle session holds about 160 KiB: 100,000 of them are some 16 GiB. */
+  sessions: { unit: "count", min: 1, max: 100_000 },
+  /**
+   * Subscriptions and announcements each hold state for the connection's life; 100,000 is far
+   * past one client and leaves room for a cluster link carrying a node's whole catalogue.
+   */
+  perConnection: { unit: "count", min: 1, max: 100_000 },
+  /** Each open group stream holds QUIC send state; a relay of ours grants no more (--max-streams). */
+  groupStreams: { unit: "count", min: 1, max: 10_000 },
+  /** Less is most likely a forgotten unit (`512` is bytes); more is more memory than a host has. */
+  cacheBytes: { unit: "size", min: 16 * 1024, max: 1024 ** 4 },
+  /**
+   * Below it a subscriber a few frames behind loses its older groups; above it the bound can
+   * never apply (at most MAX_GROUPS_IN_FLIGHT groups of at most MAX_GROUP_BYTES are in flight).
+   */
+  lagBytes: { unit: "size", min: 16 * 1024, max: MAX_GROUPS_IN_FLIGHT * MAX_GROUP_BYTES },
+  /** The cache is swept once a second, so a shorter age is not kept to; a day is past live use. */
+  cacheAge: { unit: "duration", min: 1000, max: 24 * 3_600_000 },
+} as const satisfies Record<string, Bounds>;
 
 /**
  * Every option. The flag is `--<name>`, the variable `MOQ_<NAME>` with `-` as `_`, the config
@@ -150,12 +185,14 @@ const OPTIONS = {
     arg: "SIZE",
     help: "total cached payload across all tracks (e.g. 512MiB); oldest groups go first",
     shown: formatSize(DEFAULT_CACHE_LIMITS.maxBytes),
+    bounds: BOUNDS.cacheBytes,
   },
   "cache-max-age": {
     kind: "string",
     arg: "DURATION",
-    help: "drop non-latest cached groups older than this (e.g. 30s)",
+    help: "drop non-latest cached groups older than this (e.g. 30s; swept once a second)",
     shown: formatDuration(DEFAULT_CACHE_LIMITS.maxAgeMs),
+    bounds: BOUNDS.cacheAge,
   },
   "max-sessions": {
     kind: "string",
@@ -163,43 +200,52 @@ const OPTIONS = {
     help: "sessions (connections) served at once, cluster links included; more are refused " +
       "(WebTransport: 503); each idle one costs about 160 KiB",
     shown: String(DEFAULT_MAX_SESSIONS),
+    bounds: BOUNDS.sessions,
   },
   "max-subscriptions": {
     kind: "string",
     arg: "N",
     help: "subscriptions one connection may hold open",
     shown: String(DEFAULT_SESSION_LIMITS.maxSubscriptions),
+    bounds: BOUNDS.perConnection,
   },
   "max-announcements": {
     kind: "string",
     arg: "N",
     help: "broadcasts one connection may announce",
     shown: String(DEFAULT_SESSION_LIMITS.maxAnnouncements),
+    bounds: BOUNDS.perConnection,
   },
   "max-group-streams": {
     kind: "string",
     arg: "N",
     help: "group streams written to one connection at once (older groups dropped first)",
     shown: String(DEFAULT_SESSION_LIMITS.maxGroupStreams),
+    bounds: BOUNDS.groupStreams,
   },
   "max-streams": {
     kind: "string",
     arg: "N",
     help: "QUIC streams a peer may hold open at once on one connection, per kind " +
       "(bidirectional: subscriptions and announcements; unidirectional: groups); " +
-      "every connection reserves memory for them up front",
+      "every connection reserves memory for them up front (about 1.2 MiB at 10000)",
     shown: String(DEFAULT_TRANSPORT_LIMITS.maxIncomingBidiStreams),
+    bounds: BOUNDS.streams,
   },
   "max-lag-bytes": {
     kind: "string",
     arg: "SIZE",
-    help: "cached bytes a subscriber may lag behind before its oldest groups are dropped",
+    help: "cached bytes a subscriber may lag behind before its oldest groups are dropped " +
+      `(at most ${MAX_GROUPS_IN_FLIGHT} groups of at most ${formatSize(MAX_GROUP_BYTES)} are ` +
+      "in flight)",
     shown: formatSize(DEFAULT_SESSION_LIMITS.maxLagBytes),
+    bounds: BOUNDS.lagBytes,
   },
   "cluster-token": {
     kind: "string",
     arg: "SECRET",
-    help: "secret that relays present to each other; only they may use internal/ paths",
+    help: "secret that relays present to each other; only they may use internal/ paths " +
+      "(must not be empty)",
   },
   verbose: { kind: "count", short: "v", help: "more log output; repeatable", shown: "0" },
   quiet: { kind: "count", short: "q", help: "less log output; repeatable", shown: "0" },
@@ -245,16 +291,21 @@ export function envName(name: string): string {
   return `MOQ_${name.toUpperCase().replaceAll("-", "_")}`;
 }
 
-/** Every option as `--help` and the README show it: flag, variable (if any), default (if any). */
-export const OPTION_TABLE: readonly { flag: string; variable?: string; shown?: string }[] = NAMES
-  .map((name) => {
-    const s = spec(name);
-    return {
-      flag: `--${name}`,
-      ...(s.setting === false ? {} : { variable: envName(name) }),
-      ...(s.shown ? { shown: s.shown } : {}),
-    };
-  });
+/** Every option as `--help` and the README show it: flag, variable, default, range (if any). */
+export const OPTION_TABLE: readonly {
+  flag: string;
+  variable?: string;
+  shown?: string;
+  range?: string;
+}[] = NAMES.map((name) => {
+  const s = spec(name);
+  return {
+    flag: `--${name}`,
+    ...(s.setting === false ? {} : { variable: envName(name) }),
+    ...(s.shown ? { shown: s.shown } : {}),
+    ...(s.bounds ? { range: formatRange(s.bounds) } : {}),
+  };
+});
 
 /** The `--help` text: every flag with its variable and default. */
 export function helpText(): string {
@@ -271,6 +322,7 @@ export function helpText(): string {
     const extra = [
       s.setting === false ? undefined : `env ${envName(name)}`,
       s.shown ? `default ${s.shown}` : undefined,
+      s.bounds ? formatRange(s.bounds) : undefined,
     ].filter((x) => x !== undefined).join("; ");
     lines.push(`  ${flag.padEnd(34)} ${s.help}${extra ? ` [${extra}]` : ""}`);
   }
@@ -318,7 +370,12 @@ function parseFlags(args: string[]): Map<OptionName, Sourced> {
   }
   let parsed;
   try {
-    parsed = parseArgs({ args, options, strict: true, allowPositionals: false });
+    parsed = parseArgs({
+      args: joinNegativeValues(args),
+      options,
+      strict: true,
+      allowPositionals: false,
+    });
   } catch (e) {
     throw new ConfigError(flagParseMessage(e));
   }
@@ -342,6 +399,29 @@ function parseFlags(args: string[]): Map<OptionName, Sourced> {
   return out;
 }
 
+/**
+ * `--max-sessions -5` -> `--max-sessions=-5`: node:util takes a value starting with `-` for a
+ * flag ("argument is ambiguous"); a negative number is a value, so the check of that value can
+ * name the flag and say what it must be. (No flag starts with a digit.)
+ */
+function joinNegativeValues(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? "";
+    const next = args[i + 1];
+    if (arg === "--") return [...out, ...args.slice(i)];
+    const name = NAMES.find((n) => `--${n}` === arg);
+    const takesValue = name !== undefined && ["string", "list"].includes(spec(name).kind);
+    if (takesValue && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
 /** node:util's messages are long and mention `parseArgs`; keep the part a user needs. */
 function flagParseMessage(e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
@@ -353,6 +433,12 @@ function flagParseMessage(e: unknown): string {
   if (positional) return `${positional[1]}: unexpected argument (see --help)`;
   const needsNoValue = message.match(/Option '(?:-\w, )?(--[\w-]+)' does not take an argument/);
   if (needsNoValue) return `${needsNoValue[1]}: takes no value`;
+  const ambiguous = message.match(/Option '(?:-\w, )?(--[\w-]+)' argument is ambiguous/);
+  if (ambiguous) {
+    return `${ambiguous[1]}: needs a value (one starting with "-" is given as ${
+      ambiguous[1]
+    }=-...)`;
+  }
   return message.split("\n")[0] ?? message;
 }
 
@@ -367,7 +453,8 @@ function readEnvironment(env: Record<string, string | undefined>): Map<OptionNam
     if (s.setting === false) continue;
     const variable = envName(name);
     const text = env[variable];
-    if (text === undefined || text === "") continue;
+    // An empty variable means "not set", but not for the secret: an empty one is refused later.
+    if (text === undefined || (text === "" && name !== "cluster-token")) continue;
     out.set(name, { value: parseText(text, s.kind, variable), source: variable });
   }
   return out;
@@ -414,9 +501,12 @@ function readConfigFile(path: string): Map<OptionName, Sourced> {
     if (!name || spec(name).setting === false || name === "config") {
       throw new ConfigError(`${path}: unknown key "${key}"`);
     }
+    const source = `${path}: key "${key}"`;
+    const numeric = spec(name).bounds && (typeof value === "number" || typeof value === "bigint");
     out.set(name, {
-      value: fileValue(value, spec(name).kind, `${path}: key "${key}"`),
-      source: `${path}: key "${key}"`,
+      // `max-sessions = 500` and `max-sessions = "500"` both work; the value is checked later.
+      value: numeric ? String(value) : fileValue(value, spec(name).kind, source),
+      source,
     });
   }
   return out;
@@ -518,37 +608,38 @@ function buildConfig(
     );
   }
 
-  const size = (name: OptionName): number | undefined => {
+  /** A numeric option's value within its bounds, or `fallback` when it is not set. */
+  const quantity = (name: OptionName, fallback: number): number => {
     const source = pick(name);
-    return source ? parseSize(String(source.value), source.source) : undefined;
+    const bounds = spec(name).bounds;
+    if (!source || !bounds) return fallback;
+    const parsed = parseQuantity(String(source.value), bounds);
+    if ("problem" in parsed) throw new ConfigError(`${source.source}: ${parsed.problem}`);
+    return parsed.value;
   };
-  const integer = (name: OptionName): number | undefined => {
-    const source = pick(name);
-    if (!source) return undefined;
-    const text = String(source.value);
-    if (!/^[1-9]\d{0,9}$/.test(text)) {
-      throw new ConfigError(`${source.source}: "${text}" is not a positive integer`);
-    }
-    return Number(text);
-  };
-  const ageSource = pick("cache-max-age");
   const cache: CacheLimits = {
-    maxBytes: size("cache-max-bytes") ?? DEFAULT_CACHE_LIMITS.maxBytes,
-    maxAgeMs: ageSource
-      ? parseDuration(String(ageSource.value), ageSource.source)
-      : DEFAULT_CACHE_LIMITS.maxAgeMs,
+    maxBytes: quantity("cache-max-bytes", DEFAULT_CACHE_LIMITS.maxBytes),
+    maxAgeMs: quantity("cache-max-age", DEFAULT_CACHE_LIMITS.maxAgeMs),
   };
   const limits = {
-    maxSubscriptions: integer("max-subscriptions") ?? DEFAULT_SESSION_LIMITS.maxSubscriptions,
-    maxAnnouncements: integer("max-announcements") ?? DEFAULT_SESSION_LIMITS.maxAnnouncements,
-    maxGroupStreams: integer("max-group-streams") ?? DEFAULT_SESSION_LIMITS.maxGroupStreams,
-    maxLagBytes: size("max-lag-bytes") ?? DEFAULT_SESSION_LIMITS.maxLagBytes,
-    maxStreams: integer("max-streams") ?? DEFAULT_TRANSPORT_LIMITS.maxIncomingBidiStreams,
-    maxSessions: integer("max-sessions") ?? DEFAULT_MAX_SESSIONS,
+    maxSubscriptions: quantity("max-subscriptions", DEFAULT_SESSION_LIMITS.maxSubscriptions),
+    maxAnnouncements: quantity("max-announcements", DEFAULT_SESSION_LIMITS.maxAnnouncements),
+    maxGroupStreams: quantity("max-group-streams", DEFAULT_SESSION_LIMITS.maxGroupStreams),
+    maxLagBytes: quantity("max-lag-bytes", DEFAULT_SESSION_LIMITS.maxLagBytes),
+    maxStreams: quantity("max-streams", DEFAULT_TRANSPORT_LIMITS.maxIncomingBidiStreams),
+    maxSessions: quantity("max-sessions", DEFAULT_MAX_SESSIONS),
   };
 
   const clusterRoot = str("cluster-root");
   const clusterNode = str("cluster-node");
+  const clusterToken = str("cluster-token");
+  // An empty token would admit as a cluster relay anyone presenting an empty `?cluster=`.
+  if (clusterToken && String(clusterToken.value).trim() === "") {
+    throw new ConfigError(
+      `${clusterToken.source}: the cluster token is empty; give a secret, or leave ` +
+        "--cluster-token out for an open cluster",
+    );
+  }
   if (clusterRoot) parseHostPort(String(clusterRoot.value), clusterRoot.source, false);
   if (clusterNode) parseHostPort(String(clusterNode.value), clusterNode.source, false);
 
@@ -563,7 +654,7 @@ function buildConfig(
     cluster: {
       root: clusterRoot ? String(clusterRoot.value) : undefined,
       node: clusterNode ? String(clusterNode.value) : undefined,
-      token: str("cluster-token") ? String(str("cluster-token")?.value) : undefined,
+      token: clusterToken ? String(clusterToken.value) : undefined,
     },
     log: { level, format },
     cache,
@@ -634,20 +725,6 @@ export function parseHostPort(text: string, source: string, portRequired: boolea
   return { hostname, port: Number(portText) };
 }
 
-const SIZE_UNITS: Record<string, number> = {
-  "": 1,
-  b: 1,
-  kb: 1e3,
-  mb: 1e6,
-  gb: 1e9,
-  kib: 1024,
-  mib: 1024 ** 2,
-  gib: 1024 ** 3,
-  k: 1024,
-  m: 1024 ** 2,
-  g: 1024 ** 3,
-};
-
 /**
  * `host` or `host:0` -> `host:<port>`: the address a node advertises, on the port it bound when
  * none (or 0) was given.
@@ -657,44 +734,6 @@ export function withPort(text: string, port: number): string {
   const given = /\]:\d+$/.test(text) || (!text.startsWith("[") && text.includes(":"));
   const host = parsed.hostname.includes(":") ? `[${parsed.hostname}]` : parsed.hostname;
   return given && parsed.port !== 0 ? `${host}:${parsed.port}` : `${host}:${port}`;
-}
-
-/** Parses `1048576`, `512MiB`, `1GB`, `64k` into bytes. */
-export function parseSize(text: string, source: string): number {
-  const match = text.trim().match(/^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/);
-  const unit = SIZE_UNITS[(match?.[2] ?? "?").toLowerCase()];
-  if (!match || unit === undefined || Number(match[1]) <= 0) {
-    throw new ConfigError(`${source}: "${text}" is not a size (e.g. 512MiB, 1GB, 1048576)`);
-  }
-  return Math.floor(Number(match[1]) * unit);
-}
-
-/** `268435456` -> `256MiB`: the largest binary unit that divides the size, as `--help` shows it. */
-export function formatSize(bytes: number): string {
-  for (const [unit, scale] of [["GiB", 1024 ** 3], ["MiB", 1024 ** 2], ["KiB", 1024]] as const) {
-    if (bytes >= scale && bytes % scale === 0) return `${bytes / scale}${unit}`;
-  }
-  return String(bytes);
-}
-
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** `30000` -> `30s`: the largest unit that divides the duration. */
-export function formatDuration(ms: number): string {
-  for (const [unit, scale] of [["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) {
-    if (ms >= scale && ms % scale === 0) return `${ms / scale}${unit}`;
-  }
-  return `${ms}ms`;
-}
-
-/** Parses `30s`, `500ms`, `2m`, `1h` into milliseconds. */
-export function parseDuration(text: string, source: string): number {
-  const match = text.trim().match(/^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/);
-  const unit = DURATION_UNITS[match?.[2] ?? ""];
-  if (!match || unit === undefined || Number(match[1]) <= 0) {
-    throw new ConfigError(`${source}: "${text}" is not a duration (e.g. 30s, 500ms, 2m)`);
-  }
-  return Math.round(Number(match[1]) * unit);
 }
 
 /** A short text for an unknown thrown value. */

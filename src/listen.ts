@@ -10,20 +10,48 @@
 /** Tries for port 0 before giving up. */
 const BIND_ATTEMPTS = 20;
 
-/** Binds `quic(port)`, then `web(quic's port)`; for port 0, retries while TCP is taken. */
+/** `::1`, 4443 -> `[::1]:4443`; `127.0.0.1`, 4443 -> `127.0.0.1:4443`. */
+export function formatAddress(hostname: string, port: number): string {
+  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+}
+
+/** A port that could not be bound; the message names the protocol and address in one line. */
+export class ListenError extends Error {
+  override name = "ListenError";
+
+  constructor(transport: "UDP" | "TCP", address: string, cause: unknown) {
+    const reason = cause instanceof Deno.errors.AddrInUse
+      ? "address already in use"
+      : (cause instanceof Error ? cause.message : String(cause)).split("\n")[0];
+    super(`cannot listen on ${transport} ${address}: ${reason}`, { cause });
+  }
+}
+
+/**
+ * Binds `quic(port)` (UDP), then `web(quic's port)` (TCP), on `hostname`; for port 0, retries
+ * while TCP is taken. A failure to bind either is a {@link ListenError}.
+ */
 export function listenOnOnePort<Q extends { readonly addr: Deno.NetAddr; close(): void }, W>(
-  port: number,
+  bind: { hostname: string; port: number },
   quic: (port: number) => Q,
   web: (port: number, quic: Q) => W,
 ): { quic: Q; web: W } {
   for (let attempt = 1;; attempt++) {
-    const bound = quic(port);
+    let bound: Q;
     try {
-      return { quic: bound, web: web(bound.addr.port, bound) };
+      bound = quic(bind.port);
+    } catch (e) {
+      throw new ListenError("UDP", formatAddress(bind.hostname, bind.port), e);
+    }
+    const port = bound.addr.port;
+    try {
+      return { quic: bound, web: web(port, bound) };
     } catch (e) {
       bound.close();
-      const retry = port === 0 && e instanceof Deno.errors.AddrInUse;
-      if (!retry || attempt >= BIND_ATTEMPTS) throw e;
+      const retry = bind.port === 0 && e instanceof Deno.errors.AddrInUse;
+      if (!retry || attempt >= BIND_ATTEMPTS) {
+        throw new ListenError("TCP", formatAddress(bind.hostname, port), e);
+      }
     }
   }
 }

@@ -23,7 +23,7 @@ import {
   type SessionLimits,
 } from "./session/context.ts";
 import { MoqSession } from "./session/session.ts";
-import { listenOnOnePort } from "./listen.ts";
+import { formatAddress, listenOnOnePort } from "./listen.ts";
 import { logger } from "./log.ts";
 import { CertificateStore } from "./tls/store.ts";
 import { Endpoint } from "./transport/endpoint.ts";
@@ -32,10 +32,6 @@ import { serveWeb, type WebServer } from "./web/server.ts";
 import { ALPNS } from "./codec/version.ts";
 
 const log = logger("relay");
-
-export function formatAddress(hostname: string, port: number): string {
-  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
-}
 
 /** What the relay's sessions share, and the routing table they share it through. */
 export interface RelayContext extends SessionContext {
@@ -131,7 +127,7 @@ export class Relay implements AsyncDisposable {
     const { config } = this;
     const primary = this.certificates.primary;
     const { quic: endpoint, web } = listenOnOnePort(
-      config.bind.port,
+      config.bind,
       (port) =>
         Endpoint.listen({
           hostname: config.bind.hostname,

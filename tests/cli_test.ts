@@ -31,8 +31,12 @@ async function relay(args: string[], env: Record<string, string> = {}): Promise<
 }
 
 /** Exit code 2 and exactly one line on stderr, which matches `pattern`. */
-async function refused(args: string[], pattern: RegExp): Promise<void> {
-  const { code, stderr } = await relay(args);
+async function refused(
+  args: string[],
+  pattern: RegExp,
+  env: Record<string, string> = {},
+): Promise<void> {
+  const { code, stderr } = await relay(args, env);
   equal(code, 2, `exit code for ${args.join(" ")}: stderr was ${stderr}`);
   const lines = stderr.trimEnd().split("\n");
   equal(lines.length, 1, `one line expected, got:\n${stderr}`);
@@ -89,14 +93,81 @@ Deno.test("a --tls-root file without a certificate exits 2 naming it", () =>
     /^moq-relay: .*ec\.key: no CERTIFICATE block in the file$/,
   ));
 
-Deno.test("a port already taken exits 2 with one line", async () => {
-  const taken = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+/** Holds a UDP or TCP port on `hostname` while `body` runs. */
+async function withPortTaken(
+  transport: "udp" | "tcp",
+  hostname: string,
+  body: (port: number) => Promise<void>,
+): Promise<void> {
+  const taken = transport === "udp"
+    ? Deno.listenDatagram({ hostname, port: 0, transport: "udp" })
+    : Deno.listen({ hostname, port: 0 });
   try {
-    const port = (taken.addr as Deno.NetAddr).port;
-    await refused(["--dev", "--bind", `127.0.0.1:${port}`], /^moq-relay: cannot listen/);
+    await body((taken.addr as Deno.NetAddr).port);
   } finally {
     taken.close();
   }
+}
+
+Deno.test("a UDP port already taken exits 2 with one line naming the address", () =>
+  withPortTaken("udp", "127.0.0.1", (port) =>
+    refused(
+      ["--dev", "--bind", `127.0.0.1:${port}`],
+      new RegExp(
+        `^moq-relay: --bind: cannot listen on UDP 127\\.0\\.0\\.1:${port}: address already in use$`,
+      ),
+    )));
+
+Deno.test("a TCP port already taken exits 2 with one line naming the address", () =>
+  withPortTaken("tcp", "127.0.0.1", (port) =>
+    refused(
+      ["--dev", "--bind", `127.0.0.1:${port}`],
+      new RegExp(
+        `^moq-relay: --bind: cannot listen on TCP 127\\.0\\.0\\.1:${port}: address already in use$`,
+      ),
+    )));
+
+Deno.test("a port taken on another address ([::] against 127.0.0.1) exits 2 naming it", async () => {
+  await withPortTaken("udp", "::", (port) =>
+    refused(
+      ["--dev", "--bind", `127.0.0.1:${port}`],
+      new RegExp(`^moq-relay: --bind: cannot listen on UDP 127\\.0\\.0\\.1:${port}: address`),
+    ));
+  await withPortTaken("tcp", "0.0.0.0", (port) =>
+    refused(
+      ["--dev", "--bind", `[::]:${port}`],
+      new RegExp(`^moq-relay: --bind: cannot listen on TCP \\[::\\]:${port}: address`),
+    ));
+});
+
+Deno.test("an empty --cluster-token exits 2 naming it (flag and variable)", async () => {
+  const line = /^moq-relay: (--cluster-token|MOQ_CLUSTER_TOKEN): the cluster token is empty; /;
+  await refused(["--dev", "--bind", "127.0.0.1:0", "--cluster-token", ""], line);
+  await refused(["--dev", "--bind", "127.0.0.1:0"], line, { MOQ_CLUSTER_TOKEN: "" });
+});
+
+Deno.test("--max-streams past its maximum exits 2 naming the flag and the maximum", () =>
+  refused(
+    ["--dev", "--bind", "127.0.0.1:0", "--max-streams", "10000000"],
+    /^moq-relay: --max-streams: "10000000" is above the maximum, 10000$/,
+  ));
+
+Deno.test("a size that comes out below the minimum (0.4 bytes) exits 2 naming the flag", () =>
+  refused(
+    ["--dev", "--bind", "127.0.0.1:0", "--max-lag-bytes", "0.4"],
+    /^moq-relay: --max-lag-bytes: "0\.4" is below the minimum, 16KiB$/,
+  ));
+
+Deno.test("a negative number exits 2 naming the flag: --flag -5, --flag=-5, variable, file", async () => {
+  const line = (source: string) =>
+    new RegExp(`^moq-relay: ${source}: "-5" must be a positive number \\(a whole number`);
+  const args = ["--dev", "--bind", "127.0.0.1:0"];
+  await refused([...args, "--max-sessions", "-5"], line("--max-sessions"));
+  await refused([...args, "--max-sessions=-5"], line("--max-sessions"));
+  await refused(args, line("MOQ_MAX_SESSIONS"), { MOQ_MAX_SESSIONS: "-5" });
+  const file = await Deno.makeTempFile({ suffix: ".toml" });
+  await Deno.writeTextFile(file, "max-sessions = -5\n");
+  await refused([...args, "--config", file], line(`${file}: key "max-sessions"`));
 });
 
 /** Starts the relay, collects stderr until `until` matches, then stops it with SIGTERM. */

@@ -94,3 +94,21 @@ Deno.test("a link's announcement is known as learned before anyone hears of it",
   deepEqual(heard, ["room/far:-"], "another link heard of a learned broadcast");
   ok(origin.route("room/far"));
 });
+
+Deno.test("an empty presented token is never a link, even for a policy built with an empty token", () => {
+  const guarded = new ClusterPolicy("s3cret", "root");
+  equal(guarded.isLink("s3cret"), true);
+  equal(guarded.isLink(""), false);
+  equal(guarded.isLink(null), false);
+  equal(guarded.isLink("wrong"), false);
+  // Config refuses an empty token; should one reach the policy, it fails closed.
+  const empty = new ClusterPolicy("", "root");
+  equal(empty.isLink(""), false);
+  equal(empty.isLink(null), false);
+  const origin = new Origin();
+  const link = new ClusterPolicy("s3cret", "root").link(new RootedView(origin, ""));
+  ok(link.announce("internal/origins/a:1", broadcast("internal/origins/a:1"), []));
+  const client = empty.client(new RootedView(origin, ""), log);
+  equal(client.route("internal/origins/a:1"), undefined, "internal/ stays guarded");
+  equal(listed(client, "internal"), undefined);
+});

@@ -1,4 +1,4 @@
-import { deepEqual, equal, match, throws } from "assert";
+import { deepEqual, equal, match, ok, throws } from "assert";
 import {
   type Command,
   type Config,
@@ -120,12 +120,148 @@ Deno.test("limits: stream credit and per-connection caps from flags, variables a
   equal(run(["--dev", "--max-streams", "64"]).limits.maxStreams, 64);
   equal(run(["--dev"], { MOQ_MAX_STREAMS: "32" }).limits.maxStreams, 32);
   equal(run(["--dev", "--config", tomlFile('max-streams = "16"\n')]).limits.maxStreams, 16);
+  equal(run(["--dev", "--config", tomlFile("max-streams = 24\n")]).limits.maxStreams, 24);
   match(
     configError(["--dev", "--max-streams", "0"]),
-    /^--max-streams: "0" is not a positive integer$/,
+    /^--max-streams: "0" must be a positive number \(a whole number, 1 to 10000\)$/,
   );
   equal(run(["--dev"], { MOQ_MAX_SESSIONS: "500" }).limits.maxSessions, 500);
-  match(configError(["--dev", "--max-sessions", "lots"]), /^--max-sessions: "lots" is not/);
+  match(configError(["--dev", "--max-sessions", "lots"]), /^--max-sessions: "lots" must be/);
+  match(configError(["--dev", "--max-sessions", "1.5"]), /^--max-sessions: "1.5" must be/);
+});
+
+Deno.test("every count has a maximum: at it accepted, past it refused naming the flag", () => {
+  const maxima = {
+    "--max-streams": 10_000,
+    "--max-sessions": 100_000,
+    "--max-subscriptions": 100_000,
+    "--max-announcements": 100_000,
+    "--max-group-streams": 10_000,
+  };
+  for (const [flag, max] of Object.entries(maxima)) {
+    run(["--dev", flag, String(max)]);
+    equal(
+      configError(["--dev", flag, String(max + 1)]),
+      `${flag}: "${max + 1}" is above the maximum, ${max}`,
+    );
+  }
+  // The issue's value: 3 GiB of stream state after two connections.
+  equal(
+    configError(["--dev", "--max-streams", "10000000"]),
+    '--max-streams: "10000000" is above the maximum, 10000',
+  );
+  equal(
+    configError(["--dev", "--max-streams", "99999999999999999999"]),
+    '--max-streams: "99999999999999999999" is above the maximum, 10000',
+  );
+  equal(
+    configError(["--dev"], { MOQ_MAX_STREAMS: "20000" }),
+    'MOQ_MAX_STREAMS: "20000" is above the maximum, 10000',
+  );
+  const file = tomlFile("max-sessions = 1000000\n");
+  equal(
+    configError(["--dev", "--config", file]),
+    `${file}: key "max-sessions": "1000000" is above the maximum, 100000`,
+  );
+});
+
+Deno.test("a negative number names the flag and says it must be positive, from every source", () => {
+  const positive = '"-5" must be a positive number (a whole number, 1 to 100000)';
+  equal(configError(["--dev", "--max-sessions", "-5"]), `--max-sessions: ${positive}`);
+  equal(configError(["--dev", "--max-sessions=-5"]), `--max-sessions: ${positive}`);
+  equal(configError(["--dev"], { MOQ_MAX_SESSIONS: "-5" }), `MOQ_MAX_SESSIONS: ${positive}`);
+  const file = tomlFile("max-sessions = -5\n");
+  equal(configError(["--dev", "--config", file]), `${file}: key "max-sessions": ${positive}`);
+  const sectioned = tomlFile("[max]\nsessions = -5\n");
+  equal(
+    configError(["--dev", "--config", sectioned]),
+    `${sectioned}: key "max-sessions": ${positive}`,
+  );
+  match(
+    configError(["--dev", "--cache-max-bytes", "-1MiB"]),
+    /^--cache-max-bytes: "-1MiB" must be a positive size/,
+  );
+  match(
+    configError(["--dev", "--cache-max-age", "-5s"]),
+    /^--cache-max-age: "-5s" must be a positive duration/,
+  );
+  // Other values that start with a dash are still a missing value, not a number.
+  match(configError(["--dev", "--max-sessions", "--dev"]), /^--max-sessions: needs a value/);
+});
+
+Deno.test("sizes: fractions are computed exactly and rounded to whole bytes", () => {
+  equal(run(["--dev", "--max-lag-bytes", "0.5MiB"]).limits.maxLagBytes, 512 * 1024);
+  equal(run(["--dev", "--max-lag-bytes", "1.5MiB"]).limits.maxLagBytes, 1536 * 1024);
+  // In floating point these come out as 64004.99999999999 and 33299999.999999996.
+  equal(run(["--dev", "--max-lag-bytes", "64.005KB"]).limits.maxLagBytes, 64_005);
+  equal(run(["--dev", "--max-lag-bytes", "33.3MB"]).limits.maxLagBytes, 33_300_000);
+  equal(run(["--dev", "--max-lag-bytes", "20.0004KiB"]).limits.maxLagBytes, 20_480); // 20480.4096
+  equal(run(["--dev", "--max-lag-bytes", "20.0005KiB"]).limits.maxLagBytes, 20_481); // 20480.512
+  equal(run(["--dev", "--cache-max-bytes", "1.25GiB"]).cache.maxBytes, 1.25 * 1024 ** 3);
+  equal(run(["--dev", "--config", tomlFile("cache-max-bytes = 65536\n")]).cache.maxBytes, 65536);
+});
+
+Deno.test("sizes: below the minimum (never silently 0) or above the maximum, the flag is named", () => {
+  for (const text of ["0.4", "0.5B", "0.0000001MiB", "1.5KiB", "512"]) {
+    equal(
+      configError(["--dev", "--cache-max-bytes", text]),
+      `--cache-max-bytes: "${text}" is below the minimum, 16KiB`,
+    );
+    equal(
+      configError(["--dev", "--max-lag-bytes", text]),
+      `--max-lag-bytes: "${text}" is below the minimum, 16KiB`,
+    );
+  }
+  equal(
+    configError(["--dev", "--cache-max-bytes", "1.5TiB"]),
+    '--cache-max-bytes: "1.5TiB" is above the maximum, 1TiB',
+  );
+  equal(
+    configError(["--dev", "--max-lag-bytes", "257MiB"]),
+    '--max-lag-bytes: "257MiB" is above the maximum, 256MiB',
+  );
+  equal(
+    configError(["--dev"], { MOQ_CACHE_MAX_BYTES: "0.5" }),
+    'MOQ_CACHE_MAX_BYTES: "0.5" is below the minimum, 16KiB',
+  );
+  match(configError(["--dev", "--cache-max-bytes", "0"]), /^--cache-max-bytes: "0" must be/);
+  match(configError(["--dev", "--cache-max-bytes", "1e9"]), /^--cache-max-bytes: "1e9" must be/);
+});
+
+Deno.test("durations: fractions rounded to milliseconds; a minimum and a maximum", () => {
+  equal(run(["--dev", "--cache-max-age", "1.5s"]).cache.maxAgeMs, 1500);
+  equal(run(["--dev", "--cache-max-age", "24h"]).cache.maxAgeMs, 24 * 3_600_000);
+  for (const text of ["0.0001s", "500ms", "0.9s"]) {
+    equal(
+      configError(["--dev", "--cache-max-age", text]),
+      `--cache-max-age: "${text}" is below the minimum, 1s`,
+    );
+  }
+  equal(
+    configError(["--dev", "--cache-max-age", "25h"]),
+    '--cache-max-age: "25h" is above the maximum, 24h',
+  );
+  match(configError(["--dev", "--cache-max-age", "30"]), /^--cache-max-age: "30" must be/);
+});
+
+Deno.test("an empty --cluster-token is refused from the flag, the variable and the file", () => {
+  const why = "the cluster token is empty; give a secret, or leave --cluster-token out " +
+    "for an open cluster";
+  equal(configError(["--dev", "--cluster-token", ""]), `--cluster-token: ${why}`);
+  equal(configError(["--dev", "--cluster-token="]), `--cluster-token: ${why}`);
+  equal(configError(["--dev", "--cluster-token", "  "]), `--cluster-token: ${why}`);
+  equal(configError(["--dev"], { MOQ_CLUSTER_TOKEN: "" }), `MOQ_CLUSTER_TOKEN: ${why}`);
+  const file = tomlFile('cluster-token = ""\n');
+  equal(configError(["--dev", "--config", file]), `${file}: key "cluster-token": ${why}`);
+  const sectioned = tomlFile('[cluster]\ntoken = ""\n');
+  equal(
+    configError(["--dev", "--config", sectioned]),
+    `${sectioned}: key "cluster-token": ${why}`,
+  );
+  equal(run(["--dev", "--cluster-token", "s3cret"]).cluster.token, "s3cret");
+  equal(run(["--dev"]).cluster.token, undefined);
+  // Other empty variables still mean "not set".
+  equal(run(["--dev"], { MOQ_LOG_LEVEL: "" }).log.level, "info");
 });
 
 Deno.test("config file: flat keys and [sections] both mirror the flags", () => {
@@ -221,7 +357,7 @@ Deno.test("--help lists every flag with its variable and default", () => {
 Deno.test("the README's flag table says what the code does: every flag, variable and default", async () => {
   const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
   // Rows of the table: | `--flag <ARG>` | `MOQ_X` | default | meaning |
-  const rows = new Map<string, { variable: string; shown: string }>();
+  const rows = new Map<string, { variable: string; shown: string; meaning: string }>();
   for (const line of readme.split("\n")) {
     const cells = line.split("|").slice(1, -1).map((c) => c.trim());
     const flag = cells[0]?.match(/`(--[\w-]+)/)?.[1];
@@ -229,15 +365,21 @@ Deno.test("the README's flag table says what the code does: every flag, variable
     rows.set(flag, {
       variable: cells[1]?.replaceAll("`", "") ?? "",
       shown: cells[2]?.replaceAll("`", "") ?? "",
+      meaning: cells[3]?.replaceAll("`", "") ?? "",
     });
   }
   for (const option of OPTION_TABLE) {
     const row = rows.get(option.flag);
     deepEqual(
-      row,
+      row && { variable: row.variable, shown: row.shown },
       { variable: option.variable ?? "", shown: option.shown ?? "" },
       `README row for ${option.flag}`,
     );
+    // A numeric option's range is documented as --help shows it.
+    if (option.range) {
+      ok(row?.meaning.includes(option.range), `README ${option.flag}: "${option.range}"`);
+      match(helpText(), new RegExp(`--${option.flag.slice(2)} .*; ${option.range}\\]`));
+    }
   }
   deepEqual([...rows.keys()].sort(), OPTION_TABLE.map((o) => o.flag).sort());
 });

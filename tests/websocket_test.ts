@@ -20,7 +20,7 @@ function relayLike(
   choose: (offered: readonly string[]) => string | undefined = (offered) => offered[0],
 ) {
   const { quic: endpoint, web } = listenOnOnePort(
-    0,
+    { hostname: "127.0.0.1", port: 0 },
     (port) =>
       Endpoint.listen({
         hostname: "127.0.0.1",

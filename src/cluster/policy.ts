@@ -46,10 +46,16 @@ export class ClusterPolicy {
     this.role = role;
   }
 
-  /** Whether a session presenting `presented` (the `cluster` URL parameter) is a cluster link. */
+  /**
+   * Whether a session presenting `presented` (the `cluster` URL parameter) is a cluster link.
+   * Without a token (an open cluster) links present an empty `?cluster=`; with one, an empty
+   * value is never a link, even if the token itself was empty (config refuses that): the policy
+   * fails closed.
+   */
   isLink(presented: string | null): boolean {
     if (presented === null) return false;
-    return this.token === undefined || presented === this.token;
+    if (this.token === undefined) return true;
+    return presented !== "" && presented === this.token;
   }
 
   /** The view of a session of an ordinary client. */
