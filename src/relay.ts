@@ -14,6 +14,7 @@ import { type OriginView, RootedView } from "./cache/view.ts";
 import { Cluster } from "./cluster/cluster.ts";
 import { ClusterPolicy } from "./cluster/policy.ts";
 import { chooseAlpn } from "./codec/version.ts";
+import { SessionCode } from "./codec/error.ts";
 import { type Config, withPort } from "./config.ts";
 import {
   DEFAULT_SESSION_LIMITS,
@@ -32,6 +33,15 @@ import { serveWeb, type WebServer } from "./web/server.ts";
 import { ALPNS } from "./codec/version.ts";
 
 const log = logger("relay");
+
+function isPercentEncoded(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** What the relay's sessions share, and the routing table they share it through. */
 export interface RelayContext extends SessionContext {
@@ -138,6 +148,8 @@ export class Relay implements AsyncDisposable {
           limits: {
             maxIncomingBidiStreams: config.limits.maxStreams,
             maxIncomingUniStreams: config.limits.maxStreams,
+            // Connections, not only sessions: one that never opens a session counts too.
+            maxConnections: config.limits.maxSessions,
           },
         }),
       (port, quic) =>
@@ -258,6 +270,10 @@ export class Relay implements AsyncDisposable {
     if (this.#sessions.size + this.#accepting >= limit) {
       return await incoming.reject(503, "too many sessions");
     }
+    // The path names the session's root; one that is not a path is refused before anything.
+    if (incoming.url && !isPercentEncoded(incoming.url.pathname)) {
+      return await incoming.reject(400, "the path is not valid percent-encoding");
+    }
     this.#accepting++;
     let transport: Session;
     try {
@@ -266,7 +282,15 @@ export class Relay implements AsyncDisposable {
     } finally {
       this.#accepting--;
     }
-    await this.#track(new MoqSession(transport, this.context, { role: "server" }));
+    let session: MoqSession;
+    try {
+      session = new MoqSession(transport, this.context, { role: "server" });
+    } catch (e) {
+      // Every accepted transport is either a tracked session or closed.
+      await transport.close({ code: SessionCode.Internal, reason: "internal error" });
+      throw e;
+    }
+    await this.#track(session);
   }
 
   /** Stops listening and closes every session. */

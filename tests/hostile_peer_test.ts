@@ -11,7 +11,11 @@ import { BidiType } from "../src/codec/stream.ts";
 import { encodeFetch } from "../src/codec/fetch.ts";
 import { encodeTrack } from "../src/codec/track.ts";
 import { type RelayProcess, startRelayProcess } from "./support/relay_process.ts";
-import { sleep, until } from "./support/wait.ts";
+import { sleep, until, withTimeout } from "./support/wait.ts";
+import { fingerprintBytes, generateCertificate } from "../src/tls/certificate.ts";
+import { Endpoint } from "../src/transport/endpoint.ts";
+import { H3Connection } from "../src/transport/h3_connection.ts";
+import { ConnectRefused, dialQuic } from "../src/transport/webtransport.ts";
 import { connectMoq, waitForAnnounce } from "./support/moqnet_client.ts";
 import { startRelay } from "./support/relay.ts";
 import { Broadcast } from "../src/cache/broadcast.ts";
@@ -263,4 +267,78 @@ Deno.test("a request stream finished after its type byte alone is dropped, not a
   equal((await first).done, false);
   ok(!client.session.signal.aborted);
   await groups.return(undefined);
+});
+
+Deno.test("a session path that is not valid percent-encoding is refused with 400, on WebTransport and WebSocket", async () => {
+  await using relay = await startRelay();
+  const fingerprint = relay.certificates.primary.fingerprint;
+  await using pair = await startHealthyPair(relay.addr.port, fingerprint);
+  const cert = await generateCertificate(["127.0.0.1"]);
+  await using endpoint = Endpoint.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    certPem: cert.certPem,
+    keyPem: cert.keyPem,
+    alpns: [],
+  });
+  for (let i = 0; i < 20; i++) {
+    const refused = await endpoint.connect(new URL(`https://127.0.0.1:${relay.addr.port}/%ff`), {
+      protocols: ["moq-lite-05"],
+      serverCertificateHashes: [fingerprintBytes(fingerprint)],
+    }).then(() => undefined, (e) => e);
+    ok(refused instanceof ConnectRefused && refused.status === 400, `answered ${refused}`);
+  }
+  for (let i = 0; i < 20; i++) {
+    const ws = new WebSocket(`ws://127.0.0.1:${relay.addr.port}/%ff`, ["qmux-01.moq-lite-05"]);
+    const opened = await new Promise<boolean>((resolve) => {
+      ws.onopen = () => resolve(true);
+      ws.onerror = () => resolve(false);
+    });
+    equal(opened, false, "the WebSocket upgrade was refused");
+  }
+  equal(relay.sessions.size, 2, "only the healthy pair's sessions are open");
+  await pair.delivered(5);
+});
+
+Deno.test("HTTP/3 connections that never send CONNECT count against --max-sessions and are closed after a deadline", async () => {
+  await using relay = await startRelay(["--max-sessions", "20"]);
+  const fingerprint = relay.certificates.primary.fingerprint;
+  await using pair = await startHealthyPair(relay.addr.port, fingerprint);
+  const endpoint = new Deno.QuicEndpoint({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.QuicConn[] = [];
+  let refused = 0;
+  for (let i = 0; i < 40; i++) {
+    try {
+      // A bare QUIC connection with the HTTP/3 ALPN: it never asks for anything.
+      const conn = await dialQuic(new URL(`https://127.0.0.1:${relay.addr.port}/`), ["h3"], {
+        endpoint,
+        serverCertificateHashes: [fingerprintBytes(fingerprint)],
+      });
+      await conn.handshake;
+      // Its SETTINGS, as a real HTTP/3 client sends: only the CONNECT never comes.
+      await new H3Connection(conn, "client").start();
+      held.push(conn);
+    } catch {
+      refused++;
+    }
+  }
+  // The pair holds two of the twenty.
+  ok(held.length <= 18, `${held.length} idle connections accepted`);
+  equal(refused, 40 - held.length);
+  // Each is closed once the deadline for its CONNECT has passed (10 s).
+  const closed = await Promise.all(
+    held.map((c) =>
+      withTimeout(
+        c.closed.then(() => true, () => true),
+        20_000,
+        "the relay closing an idle connection",
+      )
+    ),
+  );
+  equal(closed.length, held.length);
+  // Then a new session gets in.
+  await using late = await connectOwnClient(relay.addr.port, "moq-lite-06", { fingerprint });
+  await late.announced("healthy/pair");
+  await pair.delivered(5);
+  endpoint.close();
 });

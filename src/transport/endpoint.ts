@@ -26,6 +26,11 @@ export interface TransportLimits {
   idleTimeoutMs: number;
   /** Send a keep-alive after this much silence. */
   keepAliveMs: number;
+  /**
+   * Connections peers may hold at once, counted from the first packet, whether or not they
+   * ever open a session: past it new ones are refused (QUIC CONNECTION_REFUSED).
+   */
+  maxConnections: number;
   h3: H3Limits;
 }
 
@@ -40,6 +45,7 @@ export const DEFAULT_TRANSPORT_LIMITS: TransportLimits = {
   maxIncomingUniStreams: 256,
   idleTimeoutMs: 10_000,
   keepAliveMs: 4_000,
+  maxConnections: 10_000,
   h3: DEFAULT_H3_LIMITS,
 };
 
@@ -110,6 +116,9 @@ export class Endpoint implements AsyncDisposable {
   readonly #incoming = new AsyncQueue<IncomingSession>((s) => void s.reject(503, "shutting down"));
   #listener: Deno.QuicListener;
   #closed = false;
+  /** Incoming connections from their first packet until they close. */
+  #connections = 0;
+  #refused = 0;
 
   private constructor(
     quic: Deno.QuicEndpoint,
@@ -179,16 +188,44 @@ export class Endpoint implements AsyncDisposable {
       } catch {
         return; // stopped
       }
+      if (this.#connections >= this.limits.maxConnections) {
+        incoming.refuse();
+        // One line per hundred refusals: a flood must not flood the log too.
+        if (this.#refused++ % 100 === 0) {
+          log.info("refusing connections: {open} open, the limit ({refused} refused so far)", {
+            open: this.#connections,
+            refused: this.#refused,
+          });
+        }
+        continue;
+      }
+      this.#connections++;
       this.#handshake(incoming).catch((e) =>
         log.error("connection setup failed: {error}", { error: String(e) })
       );
     }
   }
 
+  /** Incoming connections open now (handshaking, or serving, with or without a session). */
+  get connections(): number {
+    return this.#connections;
+  }
+
   async #handshake(incoming: Deno.QuicIncoming): Promise<void> {
     let conn: Deno.QuicConn;
     try {
       conn = await incoming.accept();
+    } catch (e) {
+      this.#connections--;
+      log.debug("connection from {remote} failed: {error}", {
+        remote: formatAddr(incoming.remoteAddr),
+        error: String(e),
+      });
+      return;
+    }
+    const release = () => this.#connections--;
+    conn.closed.then(release, release);
+    try {
       await conn.handshake;
     } catch (e) {
       log.debug("handshake with {remote} failed: {error}", {
@@ -197,7 +234,6 @@ export class Endpoint implements AsyncDisposable {
       });
       return;
     }
-    conn.closed.catch(() => {});
     if (conn.protocol === "h3") {
       await serveHttp3(conn, (session) => this.#incoming.push(session), this.limits.h3).catch(
         (e) => {

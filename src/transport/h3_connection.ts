@@ -36,6 +36,8 @@ export interface H3Limits {
   settingsTimeoutMs: number;
   /** How long a stream has to deliver its header. */
   headerTimeoutMs: number;
+  /** How long a client connection has to ask for its WebTransport session (CONNECT). */
+  connectTimeoutMs: number;
 }
 
 export const DEFAULT_H3_LIMITS: H3Limits = {
@@ -43,6 +45,7 @@ export const DEFAULT_H3_LIMITS: H3Limits = {
   pendingTimeoutMs: 2000,
   settingsTimeoutMs: 5000,
   headerTimeoutMs: 10_000,
+  connectTimeoutMs: 10_000,
 };
 
 /** A WebTransport stream before its session claims it. */

@@ -379,9 +379,19 @@ export async function serveHttp3(
 ): Promise<void> {
   const h3 = new H3Connection(conn, "server", limits);
   let sessions = 0;
+  // A connection that never asks for a session holds memory for nothing: it gets a deadline.
+  const deadline = setTimeout(() => {
+    log.debug("closing HTTP/3 connection from {remote}: no WebTransport session in time", {
+      remote: h3.remote,
+    });
+    h3.close(H3Code.NoError, "no WebTransport session in time");
+  }, limits.connectTimeoutMs);
+  conn.closed.finally(() => clearTimeout(deadline)).catch(() => {});
   h3.onRequest = (request) => {
     handleRequest(h3, request, () => sessions++ === 0).then((incoming) => {
-      if (incoming) onSession(incoming);
+      if (!incoming) return;
+      clearTimeout(deadline);
+      onSession(incoming);
     }).catch((e) => {
       log.error("request from {remote} failed: {error}", { remote: h3.remote, error: String(e) });
       h3.fail(H3Code.InternalError, "internal error");
