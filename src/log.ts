@@ -95,3 +95,37 @@ export function setupLogging(level: LogLevel, format: LogFormat): void {
     ],
   });
 }
+
+/** Lines about peers' faults the whole relay logs per second at most; the rest are counted. */
+export const PEER_FAULT_LINES_PER_SECOND = 20;
+
+let faultWindow = 0;
+let faultLines = 0;
+let faultsLeftOut = 0;
+
+/**
+ * Logs something a peer caused (a malformed message, a refused request, a wrong token) at info,
+ * or the level given: never error, which is for our own bugs. A peer can cause these at will, so
+ * at most {@link PEER_FAULT_LINES_PER_SECOND} lines a second are written; the first line after
+ * a quiet spell says how many were left out (`leftOut`).
+ */
+export function peerFault(
+  log: Logger,
+  message: string,
+  properties: Record<string, unknown> = {},
+  level: "debug" | "info" | "warn" = "info",
+): void {
+  const window = Math.floor(Date.now() / 1000);
+  if (window !== faultWindow) {
+    faultWindow = window;
+    faultLines = 0;
+  }
+  if (faultLines >= PEER_FAULT_LINES_PER_SECOND) {
+    faultsLeftOut++;
+    return;
+  }
+  faultLines++;
+  const leftOut = faultsLeftOut;
+  faultsLeftOut = 0;
+  log[level](message, leftOut > 0 ? { ...properties, leftOut } : properties);
+}

@@ -25,7 +25,7 @@ import {
 } from "./session/context.ts";
 import { MoqSession } from "./session/session.ts";
 import { formatAddress, listenOnOnePort } from "./listen.ts";
-import { logger } from "./log.ts";
+import { logger, peerFault } from "./log.ts";
 import { CertificateStore } from "./tls/store.ts";
 import { Endpoint } from "./transport/endpoint.ts";
 import type { IncomingSession, Session } from "./transport/session.ts";
@@ -98,7 +98,9 @@ export class Relay implements AsyncDisposable {
     const base = new RootedView(origin, root);
     const presented = params.get("cluster");
     if (!this.policy.isLink(presented)) {
-      if (presented !== null) sessionLog.warn("a session presented a wrong cluster token");
+      if (presented !== null) {
+        peerFault(sessionLog, "a session presented a wrong cluster token", {}, "warn");
+      }
       return this.policy.client(base, sessionLog);
     }
     return this.linkView(base);
@@ -188,7 +190,7 @@ export class Relay implements AsyncDisposable {
       token: config.cluster.token,
       tlsRoots: [...this.certificates.roots],
       disableVerify: config.tls.disableVerify,
-      view: () => this.linkView(new RootedView(this.context.origin, "")),
+      view: (base) => this.linkView(base),
     }, (session) => this.#track(session));
     if (config.cluster.token === undefined) {
       log.warn(

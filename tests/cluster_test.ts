@@ -280,3 +280,34 @@ Deno.test("with --cluster-token, a client cannot announce itself as a node; toke
     for (const c of [viewer, publisher, rogue]) await c.close();
   }
 });
+
+Deno.test("open cluster: a node never dials a host named by a client's member record, only the root's", async () => {
+  await using root = await startRelayProcess([]);
+  await using a = await node(root);
+  await using b = await node(root);
+  // The nodes know each other through the root.
+  await until("node A to link to node B", async () => {
+    const members = [...(await a.stats()).members, ...(await b.stats()).members];
+    return members.includes(a.address) || members.includes(b.address);
+  }, 15_000);
+  // An outsider on node A claims a member at a host of its choosing; its name sorts after node
+  // A's (kernel ports start with 3 to 6), so node A would be the one to dial it.
+  const forged = "127.0.0.1:9";
+  const outsider = await clientOf(a);
+  try {
+    outsider.publish(`internal/origins/${forged}`);
+    outsider.publish("outsider/marker");
+    // Node A has moved on: the outsider's next broadcast reached the root through it.
+    const onRoot = await clientOf(root);
+    try {
+      await onRoot.announced("outsider/marker", 10_000);
+    } finally {
+      await onRoot.close();
+    }
+    const members = (await a.stats()).members;
+    ok(!members.includes(forged), `node A linked to the forged member: ${members.join(", ")}`);
+    ok(a.log().includes("not announced by the root"), "node A said why it ignored the record");
+  } finally {
+    await outsider.close();
+  }
+});

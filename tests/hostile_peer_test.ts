@@ -342,3 +342,33 @@ Deno.test("HTTP/3 connections that never send CONNECT count against --max-sessio
   await pair.delivered(5);
   endpoint.close();
 });
+
+Deno.test("peers' faults are logged at info, rate-limited, never as errors", async () => {
+  await using relay = await startRelayProcess([]);
+  const fingerprint = await relay.fingerprint();
+  const options = { fingerprint, transport: "quic" as const };
+  // Sessions breaking the protocol at once: a SUBSCRIBE declaring a 1 GiB message.
+  const breakOne = async () => {
+    const client = await connectOwnClient(relay.port, "moq-lite-06", options);
+    const garbage = Uint8Array.of(BidiType.Subscribe, 0xc0, 0, 0, 0, 0x40, 0, 0, 0);
+    await client.session.transport.openBi({ initial: garbage }).catch(() => {});
+    await withTimeout(client.session.transport.closed, 10_000, "the relay closing the session");
+    await client.close().catch(() => {});
+  };
+  await Promise.all(Array.from({ length: 80 }, breakOne));
+  // One more, a second later: its line says how many were left out.
+  await sleep(1100);
+  await breakOne();
+  const log = relay.log();
+  // Lines per second of the log's clock (text lines start with an ISO timestamp).
+  const perSecond = new Map<string, number>();
+  for (const line of log.split("\n").filter((l) => l.includes("closing session"))) {
+    const second = line.slice(0, 19);
+    perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+  }
+  const most = Math.max(0, ...perSecond.values());
+  ok(most > 0, "the faults were logged");
+  ok(most <= 20, `${most} lines in one second`);
+  ok(log.includes("leftOut="), "the lines left out were counted");
+  ok(!/ (ERR|error|FTL|fatal) /i.test(log), `an error line:\n${log}`);
+});

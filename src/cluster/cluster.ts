@@ -19,8 +19,8 @@
 import { Broadcast } from "../cache/broadcast.ts";
 import type { CacheBudget } from "../cache/budget.ts";
 import { LocalSource } from "../cache/local.ts";
-import type { Origin } from "../cache/origin.ts";
-import type { OriginView } from "../cache/view.ts";
+import type { Announcement, Origin } from "../cache/origin.ts";
+import { type OriginView, RootedView } from "../cache/view.ts";
 import { joinPath, stripPrefix } from "../codec/path.ts";
 import { logger } from "../log.ts";
 import type { SessionContext } from "../session/context.ts";
@@ -52,8 +52,8 @@ export interface ClusterOptions {
   tlsRoots: string[];
   /** Pin peers by the fingerprint they serve over HTTP instead of verifying them. */
   disableVerify: boolean;
-  /** A fresh view for each link this relay dials (see the cluster policy). */
-  view: () => OriginView;
+  /** The view for a link this relay dials, around its own base view (see the cluster policy). */
+  view: (base: OriginView) => OriginView;
 }
 
 /** What the cluster needs of the relay: its sessions' context, its origin and cache. */
@@ -121,6 +121,9 @@ export class Cluster {
   readonly #links = new Map<string, Link>();
   readonly #leaving = new Map<string, ReturnType<typeof setTimeout>>();
   #rootLink: Link | undefined;
+  /** Base views of our links to the root: what they announce is the root's word. */
+  readonly #rootViews = new WeakSet<object>();
+  #ignored = 0;
   #withdrawSelf: (() => void) | undefined;
   #stopWatch: (() => void) | undefined;
 
@@ -155,13 +158,23 @@ export class Cluster {
       });
     }
     this.#rootLink = new Link(root, (t) => this.#dial(t), this.#run);
-    const watch = this.#ctx.origin.watch(
-      ORIGINS_PREFIX,
-      (path, active) => this.#member(path, active !== undefined),
-    );
-    for (const a of watch.snapshot) this.#member(a.path, true);
+    const watch = this.#ctx.origin.watch(ORIGINS_PREFIX, (path, active) => {
+      // Only the root's word makes a member (anyone else could make us dial any host).
+      this.#member(path, active !== undefined && this.#fromRoot(active));
+    });
+    for (const a of watch.snapshot) this.#member(a.path, this.#fromRoot(a));
     this.#stopWatch = () => watch.stop();
     log.info("cluster member of {root} as {node}", { root, node: node ?? "(read-only)" });
+  }
+
+  /** Whether an announcement came over a link to the root. */
+  #fromRoot(announcement: Announcement): boolean {
+    if (this.#rootViews.has(announcement.from)) return true;
+    const host = stripPrefix(announcement.path, ORIGINS_PREFIX);
+    if (announcement.from !== this && (this.#ignored++ % 100) === 0) {
+      log.warn("ignoring a member record for {host}: not announced by the root", { host });
+    }
+    return false;
   }
 
   /** Membership changed: link to a new member (if we are the one to dial), drop a gone one. */
@@ -217,10 +230,12 @@ export class Cluster {
         protocols: [...this.#endpoint.alpns],
       });
     }
+    const base = new RootedView(this.#ctx.origin, "");
+    if (target === this.#options.root) this.#rootViews.add(base);
     return new MoqSession(transport, this.#ctx, {
       role: "client",
       path: `/${query}`,
-      view: this.#options.view(),
+      view: this.#options.view(base),
     });
   }
 

@@ -24,7 +24,7 @@ import {
   versionForAlpn,
   versionName,
 } from "../codec/mod.ts";
-import { type Logger, logger } from "../log.ts";
+import { type Logger, logger, peerFault } from "../log.ts";
 import type { BiStream, RecvStream, Session } from "../transport/session.ts";
 import { StreamError } from "../transport/session.ts";
 import type { SessionContext, SessionLimits } from "./context.ts";
@@ -122,7 +122,8 @@ export class MoqSession implements Peer {
   fail(code: number, reason: string): void {
     if (this.#closing) return;
     this.#closing = true;
-    this.log.warn("closing session: {reason}", { reason, code });
+    // Mostly the peer's doing (a violation, a bad setup): never an error line of ours.
+    peerFault(this.log, "closing session: {reason}", { reason, code });
     this.transport.close({ code, reason }).catch(() => {});
   }
 

@@ -6,7 +6,7 @@
  * @module
  */
 import { readVarintBig } from "../bytes/varint.ts";
-import { logger } from "../log.ts";
+import { logger, peerFault } from "../log.ts";
 import {
   decodeFrame,
   decodeSettings,
@@ -195,7 +195,7 @@ export class H3Connection {
   fail(code: number, message: string): void {
     if (this.#failed || this.#closing) return;
     this.#failed = true;
-    log.warn("closing HTTP/3 connection from {remote}: {message}", {
+    peerFault(log, "closing HTTP/3 connection from {remote}: {message}", {
       remote: this.remote,
       message,
       code: `0x${code.toString(16)}`,

@@ -6,6 +6,7 @@
  */
 import { StreamCode } from "../../codec/mod.ts";
 import type { BiStream } from "../../transport/session.ts";
+import { peerFault } from "../../log.ts";
 import type { Peer } from "../peer.ts";
 import type { MessageReader } from "../reader.ts";
 import { serveAnnounceRequest } from "./announcements.ts";
@@ -71,7 +72,9 @@ export class Publisher implements PublisherState {
   async #announce(stream: BiStream, reader: MessageReader): Promise<void> {
     const limit = this.#peer.limits.maxAnnounceRequests;
     if (this.#announceRequests >= limit) {
-      this.#peer.log.warn("refusing an announce request: over the limit of {limit}", { limit });
+      peerFault(this.#peer.log, "refusing an announce request: over the limit of {limit}", {
+        limit,
+      });
       stream.recv.stop(StreamCode.Cancel);
       stream.send.reset(StreamCode.Cancel);
       return;

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { peerFault } from "../../log.ts";
 import { Broadcast, type BroadcastSource } from "../../cache/broadcast.ts";
 import {
   BidiType,
@@ -74,10 +75,10 @@ export async function takeAnnouncements(
   const track = (path: string): boolean => {
     if (tracked.has(path)) return true;
     if (tracked.size >= peer.limits.maxAnnouncements) {
-      peer.log.warn("ignoring announcement {path}: over the limit of {limit} per session", {
+      peerFault(peer.log, "ignoring announcement {path}: over the limit of {limit} per session", {
         path: peer.view.absolute(path),
         limit: peer.limits.maxAnnouncements,
-      });
+      }, "warn");
       return false;
     }
     tracked.add(path);
