@@ -19,6 +19,7 @@ import {
   clientStream,
   legacyStream,
   liteSetupStream,
+  qmuxPings,
   qmuxStream,
   qmuxTransportParameters,
   rawUpgrade,
@@ -35,7 +36,7 @@ const MiB = 1024 * 1024;
  * relay reads and refuses passes through the heap before the collector frees it (the legacy
  * binding grew by 1.5 GiB in 4 s; QMux with its limits lifted, by 490 MiB).
  */
-const MAX_GROWTH_MIB = 192;
+const MAX_GROWTH_MIB = 256;
 
 /** Sessions in the relay's /stats. */
 async function sessionCount(relay: RelayProcess): Promise<number> {
@@ -186,6 +187,38 @@ Deno.test("hostile websocket: qmux-00 and qmux-01 bound a flooding peer before a
   // Over both rounds: what the first round's sessions held was given back, or the second's
   // would have added to it.
   ok(peak - before < MAX_GROWTH_MIB, `relay RSS grew ${(peak - before).toFixed(0)} MiB`);
+});
+
+Deno.test("hostile websocket: a peer that floods QX_PING after SETUP and reads nothing is cut off", async () => {
+  await using relay = await startRelayProcess([]);
+  await using pair = await startHealthyPair(relay.port, await relay.fingerprint());
+  const before = rssMiB(relay.pid);
+  const attack = await rawUpgrade(relay.port, ["qmux-01.moq-lite-05"], { read: false });
+  equal(attack.status, 101, attack.head);
+  await attack.send(wsFrame(qmuxTransportParameters()));
+  await attack.send(wsFrame(qmuxStream(clientStream(0), liteSetupStream(), 0, true)));
+  await until("the pinging session's SETUP", () => / session moq-lite-05 root/.test(relay.log()));
+  // Records of 1,600 pings each, every one of which QMux answers; for at most 6 s.
+  let sent = 0;
+  let next = 0;
+  const started = Date.now();
+  while (Date.now() - started < 6000) {
+    const pings = qmuxPings(next);
+    next = pings.next;
+    if (!await attack.send(wsFrame(pings.record))) break;
+    sent += pings.record.length;
+  }
+  const cutOff = Date.now() - started;
+  const after = rssMiB(relay.pid);
+  attack.close();
+  await pair.delivered();
+  console.log(
+    `ping flood: cut off after ${(sent / MiB).toFixed(2)} MiB (${next} pings) in ${cutOff} ms; ` +
+      `relay RSS ${before.toFixed(0)} -> ${after.toFixed(0)} MiB`,
+  );
+  ok(cutOff < 5000, `the relay took pings for ${cutOff} ms`);
+  ok(after - before < 48, `relay RSS grew ${(after - before).toFixed(0)} MiB`);
+  await until("the relay to say why", () => /pings in a second/.test(relay.log()));
 });
 
 // ---- Logs: a peer cannot make the relay log at error level ----

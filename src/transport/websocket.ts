@@ -68,6 +68,27 @@ const QMUX_LIMITS = {
  */
 const CLOSE_GRACE_MS = 2000;
 
+/** The QX_PING request frame type (an 8-byte varint) as it appears on the wire. */
+const PING_REQUEST = Uint8Array.of(0xf4, 0x8c, 0x67, 0x52, 0x9e, 0xf8, 0xc7, 0xbd);
+/**
+ * Pings a peer may send in a second (`@moq/qmux` sends one every 10 s when idle). QMux answers
+ * each, and queues its answers without a limit: a peer that sends pings (1,600 fit in a record)
+ * and does not read took a relay from 71 MiB to 738 MiB in 45 s.
+ */
+const MAX_PINGS_PER_SECOND = 20;
+
+/** How many QX_PING requests a message holds (stream data that happens to match counts too). */
+function countPings(data: Uint8Array): number {
+  let count = 0;
+  for (let i = data.indexOf(PING_REQUEST[0]!); i >= 0; i = data.indexOf(PING_REQUEST[0]!, i + 1)) {
+    if (i + PING_REQUEST.length > data.length) break;
+    let match = true;
+    for (let j = 1; j < PING_REQUEST.length && match; j++) match = data[i + j] === PING_REQUEST[j];
+    if (match) count++;
+  }
+  return count;
+}
+
 function mapError(e: unknown): StreamError {
   if (e instanceof StreamError) return e;
   if (e instanceof QmuxStreamError) return new StreamError("reset", e.streamErrorCode, e.message);
@@ -311,6 +332,7 @@ export class IncomingWebSocket implements IncomingSession {
     // Deno's WebSocket has the shape @moq/qmux expects; only the DOM event typings differ.
     const socketLike = socket as unknown as Parameters<typeof QmuxSession.accept>[0];
     const session = QmuxSession.accept(socketLike, { protocol: wire, config: QMUX_LIMITS });
+    this.#limitPings(socket, session);
     session.closed.catch(() => {}).finally(() => {
       // Whatever the peer sends after the end is dropped undecoded; the connection takes little
       // more from it and, however the session ended, does not outlive the grace period.
@@ -321,6 +343,29 @@ export class IncomingWebSocket implements IncomingSession {
     // A peer that vanishes right after the 101 is an ordinary close: the session reports it.
     await session.ready.catch(() => {});
     return new WebSocketSession(session, protocol ?? "", this.url, this.remote);
+  }
+
+  /** Closes the session of a peer that sends more pings than {@link MAX_PINGS_PER_SECOND}. */
+  #limitPings(socket: WebSocket, session: QmuxSession): void {
+    let windowStart = Date.now();
+    let pings = 0;
+    socket.addEventListener("message", (event: MessageEvent) => {
+      if (!(event.data instanceof ArrayBuffer)) return;
+      const now = Date.now();
+      if (now - windowStart >= 1000) {
+        windowStart = now;
+        pings = 0;
+      }
+      pings += countPings(new Uint8Array(event.data));
+      if (pings <= MAX_PINGS_PER_SECOND) return;
+      log.info("closing a WebSocket session from {remote}: {pings} pings in a second", {
+        remote: `${this.remote.hostname}:${this.remote.port}`,
+        pings,
+      });
+      // Closed, QMux answers nothing more (the messages already queued included). The code is
+      // moq-lite's PROTOCOL_VIOLATION (the transport knows no codes of the protocol above it).
+      session.close({ closeCode: 0x3, reason: "too many pings" });
+    });
   }
 
   reject(status: number, reason = ""): Promise<void> {

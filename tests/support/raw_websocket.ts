@@ -28,12 +28,13 @@ export interface RawUpgrade {
 
 /**
  * Sends an upgrade request offering `protocols` (none: no header at all) and reads the answer;
- * with none after `timeoutMs`, closes the connection and reports status 0.
+ * with none after `timeoutMs`, closes the connection and reports status 0. With `read: false`
+ * nothing after the answer is read (`closed` and `closing` then never settle).
  */
 export async function rawUpgrade(
   port: number,
   protocols: string[] | undefined,
-  { extraHeaders = "", timeoutMs = 5000 } = {},
+  { extraHeaders = "", timeoutMs = 5000, read = true } = {},
 ): Promise<RawUpgrade> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   const offer = protocols ? `Sec-WebSocket-Protocol: ${protocols.join(", ")}\r\n` : "";
@@ -71,7 +72,8 @@ export async function rawUpgrade(
   if (status !== 101) head = new TextDecoder().decode(bytes);
   const frames = new FrameWatcher();
   if (end >= 0) frames.push(bytes.subarray(end + 4));
-  const closed = gone ? Promise.resolve() : (async () => {
+  // Not reading (a peer that lets the relay's answers pile up): a failed write is the sign.
+  const closed = gone ? Promise.resolve() : !read ? new Promise<void>(() => {}) : (async () => {
     try {
       for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
         received += n;
@@ -145,6 +147,14 @@ class FrameWatcher {
     }
     this.#pending = data.slice();
   }
+}
+
+/** A record of QX_PING requests (qmux-01), numbered from `first`, about `size` bytes long. */
+export function qmuxPings(first: number, size = 16_000): { record: Uint8Array; next: number } {
+  const out: number[] = [];
+  let next = first;
+  while (out.length < size) out.push(...varint(0x348c67529ef8c7bdn), ...varint(next++));
+  return { record: Uint8Array.from(out), next };
 }
 
 /** A QUIC variable-length integer. */
