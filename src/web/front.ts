@@ -61,7 +61,8 @@ export function defaultHttpLimits(): HttpLimits {
     headTimeoutMs: 10_000,
     // A WebSocket has a ping at least every 30 s (Deno's idle timeout), QMux-01 every 10 s.
     idleTimeoutMs: 60_000,
-    maxHeadBytes: 64 * 1024,
+    // Node's default: a browser's upgrade, cookies and all, fits.
+    maxHeadBytes: 16 * 1024,
   };
 }
 
@@ -281,7 +282,11 @@ export class Front {
     for (let end = -1; end < 0;) {
       if (length === buf.length) {
         if (buf.length >= this.limits.maxHeadBytes) {
-          await writeAll(client.conn, HEAD_TOO_LARGE).catch(() => {});
+          await writeAll(client.conn, HEAD_TOO_LARGE);
+          await client.conn.closeWrite();
+          // Closed with unread bytes, the connection would be reset and the answer lost with
+          // it: read out the rest until the peer closes (or the head deadline comes).
+          while ((await client.conn.read(buf)) !== null) { /* discarded */ }
           return;
         }
         const grown = new Uint8Array(Math.min(buf.length * 2, this.limits.maxHeadBytes));

@@ -188,7 +188,9 @@ export function serveWeb(options: WebOptions): WebServer {
     })
     : Deno.listen({ hostname: options.hostname, port: options.port });
   const inner: InnerServer = new InnerServer((request, info): Response | Promise<Response> => {
-    const connection = door.connectionAt(info.remoteAddr.port);
+    const connection = info.remoteAddr.hostname === "127.0.0.1"
+      ? door.connectionAt(info.remoteAddr.port)
+      : undefined;
     // Only the front door connects here; anyone else on this host is turned away.
     if (!connection) return text("forbidden\n", 403);
     return handle(request, connection);
