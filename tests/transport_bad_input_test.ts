@@ -34,6 +34,7 @@ function start() {
         pendingTimeoutMs: 500,
         settingsTimeoutMs: 2000,
         headerTimeoutMs: 2000,
+        connectTimeoutMs: 10_000,
       },
     },
   });

@@ -4,13 +4,21 @@
  * the WebSocket upgrade for the QMux fallback. Plain HTTP with a generated certificate (as
  * upstream does in development), HTTPS with real ones.
  *
+ * Connections arrive through the front door (`front.ts`: connection cap, head and idle
+ * deadlines, an accept loop that survives running out of file descriptors), which pipes each to
+ * the HTTP server proper: `Deno.serve` on a loopback port, started again if it ever stops.
+ *
  * @module
  */
+import { ALPNS } from "../codec/version.ts";
 import { logger } from "../log.ts";
 import type { IncomingSession } from "../transport/session.ts";
-import { IncomingWebSocket } from "../transport/websocket.ts";
+import { IncomingWebSocket, upgradeRefusal } from "../transport/websocket.ts";
+import { defaultHttpLimits, Front, type FrontConnection, type HttpLimits } from "./front.ts";
 
 const log = logger("web");
+
+export type { HttpLimits };
 
 export interface WebOptions {
   hostname: string;
@@ -25,6 +33,10 @@ export interface WebOptions {
   health?: () => Record<string, unknown>;
   /** What /stats reports. */
   stats?: () => Record<string, unknown>;
+  /** The application protocols a WebSocket may carry (default: every version the relay speaks). */
+  protocols?: readonly string[];
+  /** Connection cap and deadlines (default: {@link defaultHttpLimits}; tests shorten them). */
+  limits?: Partial<HttpLimits>;
 }
 
 const CORS = {
@@ -43,17 +55,27 @@ function text(body: string, status = 200, type = "text/plain; charset=utf-8"): R
 export interface WebServer extends AsyncDisposable {
   readonly addr: Deno.NetAddr;
   readonly secure: boolean;
+  /** Connections open now (through the front door). */
+  readonly connections: number;
   shutdown(): Promise<void>;
 }
 
-/** Starts the HTTP(S) server. */
-export function serveWeb(options: WebOptions): WebServer {
-  const handler = (
-    request: Request,
-    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
-  ): Response | Promise<Response> => {
+type Handler = (request: Request, connection: FrontConnection) => Response | Promise<Response>;
+
+/** The relay's endpoints. */
+function routes(options: WebOptions): Handler {
+  const protocols = options.protocols ?? ALPNS;
+  return (request, connection) => {
     if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
-      const incoming = new IncomingWebSocket(request, info.remoteAddr);
+      const refusal = upgradeRefusal(request, protocols);
+      if (refusal) {
+        log.debug("refused a WebSocket upgrade from {remote}: {refusal}", {
+          remote: `${connection.remote.hostname}:${connection.remote.port}`,
+          refusal,
+        });
+        return text(`${refusal}\n`, 400);
+      }
+      const incoming = new IncomingWebSocket(request, connection);
       options.offer(incoming);
       return incoming.response;
     }
@@ -82,22 +104,109 @@ export function serveWeb(options: WebOptions): WebServer {
         return text("not found\n", 404);
     }
   };
-  const common = {
-    hostname: options.hostname,
-    port: options.port,
-    onListen: () => {},
-    onError: (e: unknown) => {
-      log.warn("HTTP handler failed: {error}", { error: String(e) });
-      return text("internal error\n", 500);
-    },
+}
+
+/** Retries of a stopped inner server start at this and double up to the maximum. */
+const RESTART_BACKOFF_MS = 50;
+const RESTART_BACKOFF_MAX_MS = 2000;
+
+/**
+ * `Deno.serve` on a loopback port, fed only by the front door. Its accept loop ends for good on
+ * an accept error; should that happen (the front door's cap leaves descriptors free, but other
+ * things use them too), it is started again, on a new port, with a backoff.
+ */
+class InnerServer {
+  readonly #handler: Deno.ServeHandler<Deno.NetAddr>;
+  #server: Deno.HttpServer<Deno.NetAddr> | undefined;
+  #failures = 0;
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  #closing = false;
+
+  constructor(handler: Deno.ServeHandler<Deno.NetAddr>) {
+    this.#handler = handler;
+    this.#start();
+  }
+
+  #start(): void {
+    this.#retry = undefined;
+    if (this.#closing) return;
+    let server: Deno.HttpServer<Deno.NetAddr>;
+    try {
+      server = Deno.serve({
+        hostname: "127.0.0.1",
+        port: 0,
+        onListen: () => {},
+        onError: (e: unknown) => {
+          log.warn("HTTP handler failed: {error}", { error: String(e) });
+          return text("internal error\n", 500);
+        },
+      }, this.#handler);
+    } catch (e) {
+      return this.#stopped(e);
+    }
+    if (this.#failures > 0) log.info("the HTTP server is serving again");
+    this.#failures = 0;
+    this.#server = server;
+    server.finished.then(() => this.#stopped("it finished"), (e) => this.#stopped(e));
+  }
+
+  #stopped(e: unknown): void {
+    this.#server = undefined;
+    if (this.#closing) return;
+    if (this.#failures++ === 0) {
+      log.warn("the HTTP server stopped ({error}): starting it again", { error: String(e) });
+    }
+    const delay = Math.min(RESTART_BACKOFF_MAX_MS, RESTART_BACKOFF_MS * 2 ** this.#failures);
+    this.#retry = setTimeout(() => this.#start(), delay);
+  }
+
+  /** A new connection to it; fails while it is being started again. */
+  async connect(): Promise<Deno.TcpConn> {
+    if (!this.#server) throw new Error("the HTTP server is starting again");
+    return await Deno.connect({ hostname: "127.0.0.1", port: this.#server.addr.port });
+  }
+
+  async shutdown(): Promise<void> {
+    this.#closing = true;
+    clearTimeout(this.#retry);
+    await this.#server?.shutdown();
+  }
+}
+
+/** Starts the HTTP(S) server. */
+export function serveWeb(options: WebOptions): WebServer {
+  const limits = { ...defaultHttpLimits(), ...options.limits };
+  const handle = routes(options);
+  // Bound first: a taken port fails here, before anything else has started.
+  const listener = options.tls
+    ? Deno.listenTls({
+      hostname: options.hostname,
+      port: options.port,
+      cert: options.tls.certPem,
+      key: options.tls.keyPem,
+      alpnProtocols: ["http/1.1"],
+    })
+    : Deno.listen({ hostname: options.hostname, port: options.port });
+  const inner: InnerServer = new InnerServer((request, info): Response | Promise<Response> => {
+    const connection = info.remoteAddr.hostname === "127.0.0.1"
+      ? door.connectionAt(info.remoteAddr.port)
+      : undefined;
+    // Only the front door connects here; anyone else on this host is turned away.
+    if (!connection) return text("forbidden\n", 403);
+    return handle(request, connection);
+  });
+  const door: Front = new Front(listener, limits, () => inner.connect());
+  const shutdown = async () => {
+    await door.close();
+    await inner.shutdown();
   };
-  const server = options.tls
-    ? Deno.serve({ ...common, cert: options.tls.certPem, key: options.tls.keyPem }, handler)
-    : Deno.serve(common, handler);
   return {
-    addr: server.addr,
+    addr: door.addr,
     secure: options.tls !== undefined,
-    shutdown: () => server.shutdown(),
-    [Symbol.asyncDispose]: () => server.shutdown(),
+    get connections() {
+      return door.open;
+    },
+    shutdown,
+    [Symbol.asyncDispose]: shutdown,
   };
 }

@@ -10,6 +10,8 @@ const LISTENING = /listening on (?:\[[^\]]*\]|[^\s:]+):(\d+) /;
 export interface RelayProcess extends AsyncDisposable {
   readonly port: number;
   readonly address: string;
+  /** The relay's process id (for /proc: its memory, its file descriptors). */
+  readonly pid: number;
   fingerprint(): Promise<string>;
   stats(): Promise<RelayStats>;
   /** Kills the process without warning (a crash). */
@@ -47,6 +49,8 @@ export interface ProcessOptions {
   netns?: string;
   /** Open the V8 inspector on a loopback port of its own, for {@link RelayProcess.memoryAfterGc}. */
   inspect?: boolean;
+  /** Start with this limit on open file descriptors (soft and hard, through `prlimit`). */
+  nofile?: number;
 }
 
 /** One call over the inspector's WebSocket (Chrome DevTools Protocol). */
@@ -100,9 +104,14 @@ export async function startRelayProcess(
   let pump: Promise<void> = Promise.resolve();
 
   const launch = async () => {
-    const [command, commandArgs] = options.netns
+    let [command, commandArgs] = options.netns
       ? ["ip", ["netns", "exec", options.netns, Deno.execPath(), ...fullArgs(port)]]
       : [Deno.execPath(), fullArgs(port)];
+    if (options.nofile !== undefined) {
+      // prlimit sets the limit and execs the command: the pid stays the relay's.
+      commandArgs = [`--nofile=${options.nofile}:${options.nofile}`, command, ...commandArgs];
+      command = "prlimit";
+    }
     const proc = new Deno.Command(command, {
       args: commandArgs,
       env: { NO_COLOR: "1" },
@@ -150,6 +159,10 @@ export async function startRelayProcess(
   return {
     port,
     address,
+    get pid() {
+      if (!child) throw new Error("the relay is not running");
+      return child.pid;
+    },
     fingerprint: async () => await (await fetch(`http://${address}/certificate.sha256`)).text(),
     stats: async () => await (await fetch(`http://${address}/stats`)).json() as RelayStats,
     kill: () => stop("SIGKILL"),
