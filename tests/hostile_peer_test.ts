@@ -372,3 +372,22 @@ Deno.test("peers' faults are logged at info, rate-limited, never as errors", asy
   ok(log.includes("leftOut="), "the lines left out were counted");
   ok(!/ (ERR|error|FTL|fatal) /i.test(log), `an error line:\n${log}`);
 });
+
+Deno.test("a peer that grants no stream credit and never sets up is closed at the SETUP deadline", async () => {
+  await using relay = await startRelay();
+  const fingerprint = relay.certificates.primary.fingerprint;
+  await using pair = await startHealthyPair(relay.addr.port, fingerprint);
+  const endpoint = new Deno.QuicEndpoint({ hostname: "127.0.0.1", port: 0 });
+  // lite-06 over raw QUIC: the relay must open its SETUP stream, and may not.
+  const conn = await dialQuic(new URL(`moqt://127.0.0.1:${relay.addr.port}/`), ["moq-lite-06"], {
+    endpoint,
+    serverCertificateHashes: [fingerprintBytes(fingerprint)],
+    transport: { maxConcurrentUnidirectionalStreams: 0, keepAliveInterval: 1000 },
+  });
+  await conn.handshake;
+  const started = Date.now();
+  await withTimeout(conn.closed.catch(() => {}), 20_000, "the relay closing the silent session");
+  ok(Date.now() - started < 15_000, "closed at the SETUP deadline");
+  await pair.delivered(3);
+  endpoint.close();
+});

@@ -88,13 +88,25 @@ export class SetupExchange {
     this.#peerSetupArrived = new Promise((resolve) => this.#peerSetup = resolve);
   }
 
-  /** Picks the version and runs its setup exchange; throws a ProtocolError if it fails. */
-  async negotiate(): Promise<Negotiated> {
+  /**
+   * Picks the version and runs its setup exchange; throws a ProtocolError if it fails, takes
+   * longer than SETUP_TIMEOUT_MS (opening our own SETUP stream included: a peer granting no
+   * stream credit must not hold a session), or the session ends first.
+   */
+  negotiate(): Promise<Negotiated> {
+    const ended = this.#transport.closed.then(() => {
+      throw new ProtocolError("the session ended during SETUP", SessionCode.Cancel);
+    });
+    ended.catch(() => {});
+    return withTimeout(Promise.race([this.#negotiate(), ended]), SETUP_TIMEOUT_MS, "SETUP");
+  }
+
+  async #negotiate(): Promise<Negotiated> {
     const chosen = versionForAlpn(this.#transport.protocol);
     if (chosen === undefined) {
       throw new ProtocolError(`unknown protocol ${this.#transport.protocol}`, SessionCode.Version);
     }
-    if (chosen === "legacy") return await withTimeout(this.#legacy(), SETUP_TIMEOUT_MS, "SETUP");
+    if (chosen === "legacy") return await this.#legacy();
     if (!hasSetupStream(chosen)) return { version: chosen };
     const stream = await this.#transport.openUni({
       priority: CONTROL_PRIORITY,
@@ -106,7 +118,7 @@ export class SetupExchange {
       path: sendPath ? this.#options.path : undefined,
     })));
     await stream.close();
-    const info = await withTimeout(this.#peerSetupArrived, SETUP_TIMEOUT_MS, "SETUP");
+    const info = await this.#peerSetupArrived;
     // Raw QUIC has no URL: a client's SETUP path (and query) takes its place.
     const takesPath = this.#options.role === "server" && this.#transport.kind === "quic";
     return { version: chosen, peerHop: info.hop, path: takesPath ? info.path : undefined };
