@@ -197,8 +197,9 @@ const OPTIONS = {
   "max-sessions": {
     kind: "string",
     arg: "N",
-    help: "sessions (connections) served at once, cluster links included; more are refused " +
-      "(WebTransport: 503); each idle one costs about 160 KiB",
+    help: "sessions served at once, cluster links included; more are refused " +
+      "(WebTransport: 503); QUIC connections that open no session count too; " +
+      "each idle one costs about 160 KiB",
     shown: String(DEFAULT_MAX_SESSIONS),
     bounds: BOUNDS.sessions,
   },

@@ -34,6 +34,12 @@ import { ALPNS } from "./codec/version.ts";
 
 const log = logger("relay");
 
+/**
+ * Connections let in past --max-sessions: a client over the limit still completes its handshake
+ * and hears why it is refused (503) instead of a bare QUIC refusal; more are refused outright.
+ */
+export const CONNECTION_HEADROOM = 16;
+
 function isPercentEncoded(path: string): boolean {
   try {
     decodeURIComponent(path);
@@ -151,7 +157,7 @@ export class Relay implements AsyncDisposable {
             maxIncomingBidiStreams: config.limits.maxStreams,
             maxIncomingUniStreams: config.limits.maxStreams,
             // Connections, not only sessions: one that never opens a session counts too.
-            maxConnections: config.limits.maxSessions,
+            maxConnections: config.limits.maxSessions + CONNECTION_HEADROOM,
           },
         }),
       (port, quic) =>

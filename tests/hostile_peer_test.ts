@@ -10,12 +10,23 @@ import { concatBytes } from "../src/bytes/concat.ts";
 import { BidiType } from "../src/codec/stream.ts";
 import { encodeFetch } from "../src/codec/fetch.ts";
 import { encodeTrack } from "../src/codec/track.ts";
+import { encodeSubscribe } from "../src/codec/subscribe.ts";
+import { Version } from "../src/codec/version.ts";
+import {
+  clientStream,
+  liteSetupStream,
+  qmuxStream,
+  qmuxTransportParameters,
+  rawUpgrade,
+  wsFrame,
+} from "./support/raw_websocket.ts";
 import { type RelayProcess, startRelayProcess } from "./support/relay_process.ts";
 import { sleep, until, withTimeout } from "./support/wait.ts";
 import { fingerprintBytes, generateCertificate } from "../src/tls/certificate.ts";
 import { Endpoint } from "../src/transport/endpoint.ts";
 import { H3Connection } from "../src/transport/h3_connection.ts";
 import { ConnectRefused, dialQuic } from "../src/transport/webtransport.ts";
+import { CONNECTION_HEADROOM } from "../src/relay.ts";
 import { connectMoq, waitForAnnounce } from "./support/moqnet_client.ts";
 import { startRelay } from "./support/relay.ts";
 import { Broadcast } from "../src/cache/broadcast.ts";
@@ -300,7 +311,7 @@ Deno.test("a session path that is not valid percent-encoding is refused with 400
   await pair.delivered(5);
 });
 
-Deno.test("HTTP/3 connections that never send CONNECT count against --max-sessions and are closed after a deadline", async () => {
+Deno.test("HTTP/3 connections that never send CONNECT count against --max-sessions (with a little headroom) and are closed after a deadline", async () => {
   await using relay = await startRelay(["--max-sessions", "20"]);
   const fingerprint = relay.certificates.primary.fingerprint;
   await using pair = await startHealthyPair(relay.addr.port, fingerprint);
@@ -322,8 +333,9 @@ Deno.test("HTTP/3 connections that never send CONNECT count against --max-sessio
       refused++;
     }
   }
-  // The pair holds two of the twenty.
-  ok(held.length <= 18, `${held.length} idle connections accepted`);
+  // The pair holds two of the twenty; 16 more are let in to hear a refusal.
+  ok(held.length <= 20 + CONNECTION_HEADROOM - 2, `${held.length} idle connections accepted`);
+  ok(held.length < 40, "some were refused");
   equal(refused, 40 - held.length);
   // Each is closed once the deadline for its CONNECT has passed (10 s).
   const closed = await Promise.all(
@@ -390,4 +402,61 @@ Deno.test("a peer that grants no stream credit and never sets up is closed at th
   ok(Date.now() - started < 15_000, "closed at the SETUP deadline");
   await pair.delivered(3);
   endpoint.close();
+});
+
+Deno.test("a WebSocket subscriber that grants plenty of credit and stops reading TCP costs the relay a bounded amount", async () => {
+  await using relay = await startRelayProcess(
+    [
+      "--cache-max-bytes",
+      "16MiB",
+      "--max-lag-bytes",
+      "4MiB",
+    ],
+    0,
+    { inspect: true },
+  );
+  const fingerprint = await relay.fingerprint();
+  await using pair = await startHealthyPair(relay.port, fingerprint);
+  await using publisher = await connectOwnClient(relay.port, "moq-lite-06", {
+    fingerprint,
+    transport: "quic",
+  });
+  // The raw client's session is rooted at /attack: it names this broadcast `big/stream`.
+  const source = publisher.publish("attack/big/stream");
+  // QMux over WebSocket, by hand: credit for everything (1 TiB, 1 GiB a stream, 100,000
+  // streams), SETUP, one SUBSCRIBE, then nothing read.
+  const attack = await rawUpgrade(relay.port, ["qmux-01.moq-lite-05"], { read: false });
+  equal(attack.status, 101, attack.head);
+  await attack.send(wsFrame(qmuxTransportParameters(2 ** 40, 2 ** 30, 100_000)));
+  await attack.send(wsFrame(qmuxStream(clientStream(0), liteSetupStream(), 0, true)));
+  await until("the stalled session's SETUP", () => / session moq-lite-05 root/.test(relay.log()));
+  const subscribe = concatBytes([
+    Uint8Array.of(BidiType.Subscribe),
+    encodeSubscribe({
+      id: 0n,
+      broadcast: "big/stream",
+      track: "video",
+      priority: 0,
+      ordered: false,
+      maxLatency: 0,
+      startGroup: undefined,
+      endGroup: undefined,
+      startFrame: 0,
+      endFrame: undefined,
+    }, Version.Lite05),
+  ]);
+  await attack.send(wsFrame(qmuxStream(clientStream(0, true), subscribe)));
+  await until("the stalled subscription", () => source.watched("video"));
+  const before = await held(relay);
+  const chunk = new Uint8Array(256 * 1024).fill(7);
+  for (let sequence = 0; sequence < 240; sequence++) {
+    source.writeGroup("video", sequence, [chunk, chunk]);
+    await sleep(50);
+  }
+  await pair.delivered(5);
+  const grown = (await held(relay)) - before;
+  console.log(`relay holds ${(grown / MiB).toFixed(1)} MiB more after 120 MiB published`);
+  // The cache, the subscriber's lag, what QMux may hold unwritten (1 MiB), and slack.
+  ok(grown < (16 + 4 + 1 + 16) * MiB, `the relay holds ${(grown / MiB).toFixed(1)} MiB more`);
+  attack.close();
 });

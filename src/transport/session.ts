@@ -155,6 +155,21 @@ export class StreamError extends Error {
   }
 }
 
+/**
+ * A StreamError without a stack trace, for a reason a stream keeps (an abort waiting behind a
+ * stuck write, a cancel): a captured stack holds on to the objects of its frames (here the group
+ * being written) for as long as the error lives.
+ */
+export function keptStreamError(kind: StreamError["kind"], code: number | null): StreamError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new StreamError(kind, code);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 // ---- WebTransport error codes in the HTTP/3 space (draft-ietf-webtrans-http3) ----------------
 
 const WT_CODE_FIRST = 0x52e4a40fa8db;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type RecvStream, type SendStream, StreamError } from "./session.ts";
+import { keptStreamError, type RecvStream, type SendStream, type StreamError } from "./session.ts";
 
 /** Turns a carrier's error into a StreamError. */
 export type ErrorMapper = (e: unknown) => StreamError;
@@ -60,7 +60,7 @@ export class WritableSendStream implements SendStream {
   reset(code: number): void {
     if (this.#done) return;
     this.#done = true;
-    this.#writer.abort(new StreamError("reset", code)).catch(() => {});
+    this.#writer.abort(keptStreamError("reset", code)).catch(() => {});
   }
 }
 
@@ -124,7 +124,7 @@ export class ReadableRecvStream implements RecvStream {
   }
 
   stop(code: number): void {
-    this.#reader.cancel(new StreamError("stopped", code)).catch(() => {});
+    this.#reader.cancel(keptStreamError("stopped", code)).catch(() => {});
   }
 }
 

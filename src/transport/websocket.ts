@@ -33,6 +33,7 @@ import {
   StreamError,
 } from "./session.ts";
 import { StreamOpener } from "./opener.ts";
+import { PacedSendStream, SendPacer } from "./pacer.ts";
 import { ReadableRecvStream, WritableSendStream } from "./streams.ts";
 
 const log = logger("transport", "websocket");
@@ -182,9 +183,9 @@ export interface UpgradeConnection {
 
 type SendOrdered = WritableStream<Uint8Array> & { sendOrder?: number };
 
-function sendStream(writable: SendOrdered): WritableSendStream {
+function sendStream(writable: SendOrdered, pacer: SendPacer): SendStream {
   const order = "sendOrder" in writable ? (writable as { sendOrder: number }) : undefined;
-  return new WritableSendStream(writable, mapError, order);
+  return new PacedSendStream(new WritableSendStream(writable, mapError, order), pacer);
 }
 
 /** A QMux session over an accepted WebSocket. */
@@ -198,6 +199,8 @@ export class WebSocketSession implements Session {
   readonly #session: QmuxSession;
   readonly #uni: ReadableStreamDefaultReader<ReadableStream<Uint8Array>>;
   readonly #bidi: ReadableStreamDefaultReader<WebTransportBidirectionalStream>;
+  /** Writers wait while too much is handed to QMux and not written (see `pacer.ts`). */
+  readonly #pacer = new SendPacer();
   #local: CloseInfo | undefined;
 
   constructor(session: QmuxSession, protocol: string, url: URL, remote: Deno.NetAddr) {
@@ -218,11 +221,14 @@ export class WebSocketSession implements Session {
           ? { ...this.#local, remote: false }
           : { code: 0, reason: e instanceof Error ? e.message : String(e), remote: true },
     );
+    this.closed.then(() => this.#pacer.close());
   }
 
   async openUni(options?: OpenOptions): Promise<SendStream> {
+    // No new stream while the carrier is backed up: a group dropped meanwhile never starts.
+    await this.#pacer.room(options?.cancel);
     const writable = await this.#opener.open(options?.priority ?? 0, options?.cancel);
-    const send = sendStream(writable);
+    const send = sendStream(writable, this.#pacer);
     if (options?.abandoned?.()) abandonOpen(send);
     if (options?.priority !== undefined) send.priority = options.priority;
     // Queued, not awaited: a stalled peer's flow control holds up the writes, not the open.
@@ -240,7 +246,7 @@ export class WebSocketSession implements Session {
     const stream = await this.#session.createBidirectionalStream({
       sendOrder: options?.priority ?? 0,
     });
-    const send = sendStream(stream.writable);
+    const send = sendStream(stream.writable, this.#pacer);
     if (options?.initial?.length) send.write(options.initial).catch(() => {});
     return { send, recv: new ReadableRecvStream(stream.readable, mapError) };
   }
@@ -254,7 +260,7 @@ export class WebSocketSession implements Session {
     const stream = await nextIncoming(this.#bidi);
     return stream
       ? {
-        send: sendStream(stream.writable),
+        send: sendStream(stream.writable, this.#pacer),
         recv: new ReadableRecvStream(stream.readable, mapError),
       }
       : null;

@@ -205,19 +205,26 @@ export function qmuxStream(id: number, data: Uint8Array, offset = 0, fin = false
   );
 }
 
-/** QX_TRANSPORT_PARAMETERS granting the relay room to open its streams and send. */
-export function qmuxTransportParameters(): Uint8Array {
+/**
+ * QX_TRANSPORT_PARAMETERS granting the relay room to open its streams and send: `maxData` in
+ * all, and (by default) 1 MiB per stream on 100 streams of each kind.
+ */
+export function qmuxTransportParameters(
+  maxData = 1 << 24,
+  perStream = 1 << 20,
+  streams = 100,
+): Uint8Array {
   const param = (id: number, value: number) => {
     const v = varint(value);
     return [...varint(id), ...varint(v.length), ...v];
   };
   const payload = [
-    ...param(0x04, 1 << 24), // initial_max_data
-    ...param(0x05, 1 << 20), // initial_max_stream_data_bidi_local
-    ...param(0x06, 1 << 20), // initial_max_stream_data_bidi_remote
-    ...param(0x07, 1 << 20), // initial_max_stream_data_uni
-    ...param(0x08, 100), // initial_max_streams_bidi
-    ...param(0x09, 100), // initial_max_streams_uni
+    ...param(0x04, maxData), // initial_max_data
+    ...param(0x05, perStream), // initial_max_stream_data_bidi_local
+    ...param(0x06, perStream), // initial_max_stream_data_bidi_remote
+    ...param(0x07, perStream), // initial_max_stream_data_uni
+    ...param(0x08, streams), // initial_max_streams_bidi
+    ...param(0x09, streams), // initial_max_streams_uni
   ];
   return Uint8Array.from([...varint(0x3f5153300d0a0d0an), ...varint(payload.length), ...payload]);
 }
