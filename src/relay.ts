@@ -40,6 +40,9 @@ const log = logger("relay");
  */
 export const CONNECTION_HEADROOM = 16;
 
+/** Announcements and subscriptions one cluster link may carry (other relays bound their own). */
+export const LINK_LIMIT = 1_000_000;
+
 function isPercentEncoded(path: string): boolean {
   try {
     decodeURIComponent(path);
@@ -89,6 +92,14 @@ export class Relay implements AsyncDisposable {
         ? "member"
         : "node",
     );
+    // A cluster link carries what all of the other relay's clients announce and subscribe to,
+    // each within its own limits there: per-connection limits would cut a busy link short (and
+    // let one client's flood hide everyone else's broadcasts).
+    const linkLimits: SessionLimits = {
+      ...limits,
+      maxAnnouncements: LINK_LIMIT,
+      maxSubscriptions: LINK_LIMIT,
+    };
     const origin = new Origin();
     this.context = {
       origin,
@@ -96,6 +107,7 @@ export class Relay implements AsyncDisposable {
       hop: randomHop(),
       limits,
       scope: (request) => this.#scope(origin, request),
+      limitsFor: (view) => this.#links.has(view) ? linkLimits : undefined,
     };
   }
 

@@ -311,3 +311,28 @@ Deno.test("open cluster: a node never dials a host named by a client's member re
     await outsider.close();
   }
 });
+
+Deno.test("a client's 1,024 broadcasts at a node hide nobody else's across the cluster link", async () => {
+  await using root = await startRelayProcess([]);
+  await using a = await node(root);
+  const spammer = await clientOf(a);
+  const publisher = await clientOf(a);
+  const onRoot = await connectOwnClient(root.port, "moq-lite-06", {
+    fingerprint: await root.fingerprint(),
+    sessionLimits: { maxAnnouncements: 4096 },
+  });
+  try {
+    for (let i = 0; i < 1024; i++) spammer.publish(`spam/${i}/${"x".repeat(1000)}`);
+    await until("the spam to reach the root", async () => {
+      const link = (await root.stats()).sessions.find((s) => s.cluster);
+      return (link?.announcements.active ?? 0) >= 1024;
+    }, 15_000);
+    // Past one client's limit on the link, another client's broadcast still gets through.
+    publisher.publish("real/cam");
+    await onRoot.announced("real/cam", 10_000);
+  } finally {
+    await onRoot.close();
+    await publisher.close();
+    await spammer.close();
+  }
+});

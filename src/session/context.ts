@@ -54,6 +54,8 @@ export interface SessionContext {
   readonly limits: SessionLimits;
   /** The view an accepted session gets once its root and parameters are known. */
   scope(request: ScopeRequest): OriginView;
+  /** The limits of a session with this view, when they are not `limits` (a cluster link's). */
+  limitsFor?(view: OriginView): SessionLimits | undefined;
 }
 
 /** A random non-zero hop id below 2^53. */

@@ -106,7 +106,7 @@ export class MoqSession implements Peer {
   }
 
   get limits(): SessionLimits {
-    return this.#ctx.limits;
+    return (this.#view && this.#ctx.limitsFor?.(this.#view)) ?? this.#ctx.limits;
   }
 
   /** The publisher side (for stats and tests); undefined until set up. */
