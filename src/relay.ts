@@ -64,6 +64,8 @@ export class Relay implements AsyncDisposable {
   readonly policy: ClusterPolicy;
   /** Views handed to cluster links (for stats). */
   readonly #links = new WeakSet<OriginView>();
+  /** The base views inside them: what a link announces is announced from one of these. */
+  readonly #linkBases = new WeakSet<object>();
   readonly #sessions = new Set<MoqSession>();
   /** Sessions being accepted (counted against --max-sessions before they are tracked). */
   #accepting = 0;
@@ -128,6 +130,7 @@ export class Relay implements AsyncDisposable {
   linkView(base: OriginView): OriginView {
     const view = this.policy.link(base);
     this.#links.add(view);
+    this.#linkBases.add(base);
     return view;
   }
 
@@ -209,6 +212,7 @@ export class Relay implements AsyncDisposable {
       tlsRoots: [...this.certificates.roots],
       disableVerify: config.tls.disableVerify,
       view: (base) => this.linkView(base),
+      isLink: (base) => this.#linkBases.has(base),
     }, (session) => this.#track(session));
     if (config.cluster.token === undefined) {
       log.warn(

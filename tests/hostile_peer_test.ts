@@ -61,23 +61,46 @@ async function groupStreams(relay: RelayProcess): Promise<number[]> {
   return stats.sessions.map((s) => s.groupStreams);
 }
 
-Deno.test("a subscriber that never reads its group streams costs at most --max-lag-bytes (raw QUIC, one stream of credit)", async () => {
-  await using relay = await startRelayProcess(
-    [
-      "--cache-max-bytes",
-      "16MiB",
-      "--max-lag-bytes",
-      "4MiB",
-    ],
+/**
+ * The stage of the stalled-subscriber attacks: a relay (16 MiB cache, 4 MiB lag, inspectable),
+ * the healthy pair, and a publisher that will push 120 MiB of 512 KiB groups.
+ */
+async function bigStreamStage() {
+  const relay = await startRelayProcess(
+    ["--cache-max-bytes", "16MiB", "--max-lag-bytes", "4MiB"],
     0,
     { inspect: true },
   );
   const fingerprint = await relay.fingerprint();
-  await using pair = await startHealthyPair(relay.port, fingerprint);
-  await using publisher = await connectOwnClient(relay.port, "moq-lite-06", {
+  const pair = await startHealthyPair(relay.port, fingerprint);
+  const publisher = await connectOwnClient(relay.port, "moq-lite-06", {
     fingerprint,
     transport: "quic",
   });
+  return {
+    relay,
+    pair,
+    publisher,
+    /** 240 groups of two 256 KiB frames, one every 50 ms. */
+    async push(source: LocalSource) {
+      const chunk = new Uint8Array(256 * 1024).fill(7);
+      for (let sequence = 0; sequence < 240; sequence++) {
+        source.writeGroup("video", sequence, [chunk, chunk]);
+        await sleep(50);
+      }
+    },
+    async [Symbol.asyncDispose]() {
+      await publisher.close();
+      await pair.close();
+      await relay[Symbol.asyncDispose]();
+    },
+  };
+}
+
+Deno.test("a subscriber that never reads its group streams costs at most --max-lag-bytes (raw QUIC, one stream of credit)", async () => {
+  await using stage = await bigStreamStage();
+  const { relay, pair, publisher } = stage;
+  const fingerprint = await relay.fingerprint();
   const source = publisher.publish("big/stream");
   let stalled = false;
   const stallers = await Promise.all([0, 1, 2].map(async () => {
@@ -94,11 +117,7 @@ Deno.test("a subscriber that never reads its group streams costs at most --max-l
   for (const client of stallers) client.subscribeUnannounced("big/stream", "video");
   await until("the stalled subscribers' subscriptions", () => source.watched("video"));
   const before = await held(relay);
-  const chunk = new Uint8Array(256 * 1024).fill(7);
-  for (let sequence = 0; sequence < 240; sequence++) {
-    source.writeGroup("video", sequence, [chunk, chunk]);
-    await sleep(50);
-  }
+  await stage.push(source);
   await pair.delivered(5);
   const streams = await groupStreams(relay);
   const grown = (await held(relay)) - before;
@@ -405,22 +424,8 @@ Deno.test("a peer that grants no stream credit and never sets up is closed at th
 });
 
 Deno.test("a WebSocket subscriber that grants plenty of credit and stops reading TCP costs the relay a bounded amount", async () => {
-  await using relay = await startRelayProcess(
-    [
-      "--cache-max-bytes",
-      "16MiB",
-      "--max-lag-bytes",
-      "4MiB",
-    ],
-    0,
-    { inspect: true },
-  );
-  const fingerprint = await relay.fingerprint();
-  await using pair = await startHealthyPair(relay.port, fingerprint);
-  await using publisher = await connectOwnClient(relay.port, "moq-lite-06", {
-    fingerprint,
-    transport: "quic",
-  });
+  await using stage = await bigStreamStage();
+  const { relay, pair, publisher } = stage;
   // The raw client's session is rooted at /attack: it names this broadcast `big/stream`.
   const source = publisher.publish("attack/big/stream");
   // QMux over WebSocket, by hand: credit for everything (1 TiB, 1 GiB a stream, 100,000
@@ -448,11 +453,7 @@ Deno.test("a WebSocket subscriber that grants plenty of credit and stops reading
   await attack.send(wsFrame(qmuxStream(clientStream(0, true), subscribe)));
   await until("the stalled subscription", () => source.watched("video"));
   const before = await held(relay);
-  const chunk = new Uint8Array(256 * 1024).fill(7);
-  for (let sequence = 0; sequence < 240; sequence++) {
-    source.writeGroup("video", sequence, [chunk, chunk]);
-    await sleep(50);
-  }
+  await stage.push(source);
   await pair.delivered(5);
   const grown = (await held(relay)) - before;
   console.log(`relay holds ${(grown / MiB).toFixed(1)} MiB more after 120 MiB published`);

@@ -36,6 +36,11 @@ export class Origin {
     return stack?.[stack.length - 1];
   }
 
+  /** Every announcement of a path, oldest first (the last is the active one). */
+  announcements(path: string): readonly Announcement[] {
+    return this.#routes.get(path) ?? [];
+  }
+
   /** Number of paths with a route. */
   get size(): number {
     return this.#routes.size;

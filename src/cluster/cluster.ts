@@ -54,6 +54,8 @@ export interface ClusterOptions {
   disableVerify: boolean;
   /** The view for a link this relay dials, around its own base view (see the cluster policy). */
   view: (base: OriginView) => OriginView;
+  /** Whether a base view is a cluster link's, either direction (their records are no news). */
+  isLink: (base: object) => boolean;
 }
 
 /** What the cluster needs of the relay: its sessions' context, its origin and cache. */
@@ -158,23 +160,30 @@ export class Cluster {
       });
     }
     this.#rootLink = new Link(root, (t) => this.#dial(t), this.#run);
+    // Only the root's word makes a member (anyone else could make us dial any host): a member
+    // is present while the root announces its record, whoever else announces it too (a node
+    // shows its own record over its links as well).
+    const fromRoot = (path: string) =>
+      this.#ctx.origin.announcements(path).some((a) => this.#rootViews.has(a.from));
     const watch = this.#ctx.origin.watch(ORIGINS_PREFIX, (path, active) => {
-      // Only the root's word makes a member (anyone else could make us dial any host).
-      this.#member(path, active !== undefined && this.#fromRoot(active));
+      if (active && !fromRoot(path)) this.#notFromRoot(active);
+      this.#member(path, fromRoot(path));
     });
-    for (const a of watch.snapshot) this.#member(a.path, this.#fromRoot(a));
+    for (const a of watch.snapshot) {
+      if (!fromRoot(a.path)) this.#notFromRoot(a);
+      this.#member(a.path, fromRoot(a.path));
+    }
     this.#stopWatch = () => watch.stop();
     log.info("cluster member of {root} as {node}", { root, node: node ?? "(read-only)" });
   }
 
-  /** Whether an announcement came over a link to the root. */
-  #fromRoot(announcement: Announcement): boolean {
-    if (this.#rootViews.has(announcement.from)) return true;
+  /** A member record the root does not vouch for: ignored (one line per hundred), unless ours. */
+  #notFromRoot(announcement: Announcement): void {
+    if (announcement.from === this || this.#options.isLink(announcement.from)) return;
     const host = stripPrefix(announcement.path, ORIGINS_PREFIX);
-    if (announcement.from !== this && (this.#ignored++ % 100) === 0) {
+    if ((this.#ignored++ % 100) === 0) {
       log.warn("ignoring a member record for {host}: not announced by the root", { host });
     }
-    return false;
   }
 
   /** Membership changed: link to a new member (if we are the one to dial), drop a gone one. */
