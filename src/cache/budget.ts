@@ -44,13 +44,16 @@ export interface Cached {
   evict(): void;
 }
 
+/** How often the groups kept aside as latest are looked over when nothing presses. */
+const SWEEP_INTERVAL_MS = 1000;
+
 /** How often the warning about evicting latest groups may be logged. */
 const LATEST_WARNING_INTERVAL_MS = 10_000;
 
 /**
  * Groups younger than this are still on their way to live subscribers (a subscription picks a
- * new group up a moment after it arrives): over the byte limit they go last, after the oldest
- * latest groups, which only late joiners need.
+ * new group up a moment after it arrives): over the byte limit they go after older groups and
+ * after latest groups beyond half the cache, which only late joiners need.
  */
 export const RECENT_MS = 1000;
 
@@ -64,6 +67,7 @@ export class CacheBudget {
   /** Groups passed over because they were their track's latest. */
   #kept: Cached[] = [];
   #warnedAt = -Infinity;
+  #sweptAt = -Infinity;
   #latestEvicted = 0;
 
   constructor(limits: CacheLimits = DEFAULT_CACHE_LIMITS) {
@@ -110,7 +114,12 @@ export class CacheBudget {
     const oldest = now - this.limits.maxAgeMs;
     const recent = now - RECENT_MS;
     this.#drain((e) => e.created < oldest || (this.#over() && e.created < recent));
-    this.#sweepKept(oldest);
+    // The groups kept aside are one per track or so: looked over while still over the limit,
+    // else once a second (not on every chunk that tips a full cache over).
+    if (this.#over() || now - this.#sweptAt >= SWEEP_INTERVAL_MS) {
+      this.#sweptAt = now;
+      this.#sweepKept(oldest);
+    }
     if (this.#over()) this.#evictLatest(now, this.limits.maxBytes / 2, (e) => e.done());
     if (this.#over()) this.#drain(() => this.#over());
     if (this.#over()) this.#evictLatest(now, 0, () => true);
