@@ -42,6 +42,8 @@ export const CONNECTION_HEADROOM = 16;
 
 /** Announcements and subscriptions one cluster link may carry (other relays bound their own). */
 export const LINK_LIMIT = 1_000_000;
+/** In an open cluster (no token, anyone may claim to be a link): a link's limits, in clients. */
+export const OPEN_LINK_CLIENTS = 64;
 
 function isPercentEncoded(path: string): boolean {
   try {
@@ -97,10 +99,13 @@ export class Relay implements AsyncDisposable {
     // A cluster link carries what all of the other relay's clients announce and subscribe to,
     // each within its own limits there: per-connection limits would cut a busy link short (and
     // let one client's flood hide everyone else's broadcasts).
+    // Without a token anyone can claim to be a link (development): then a link carries at most
+    // what OPEN_LINK_CLIENTS clients could.
+    const open = config.cluster.token === undefined;
     const linkLimits: SessionLimits = {
       ...limits,
-      maxAnnouncements: LINK_LIMIT,
-      maxSubscriptions: LINK_LIMIT,
+      maxAnnouncements: open ? limits.maxAnnouncements * OPEN_LINK_CLIENTS : LINK_LIMIT,
+      maxSubscriptions: open ? limits.maxSubscriptions * OPEN_LINK_CLIENTS : LINK_LIMIT,
     };
     const origin = new Origin();
     this.context = {
