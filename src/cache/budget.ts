@@ -163,7 +163,8 @@ export class CacheBudget {
       e !== undefined && e.held() && e.isLatest()
     );
     const latest = [...this.#kept, ...waiting].sort((a, b) => a.created - b.created);
-    const newest = this.#queue.at(-1) ?? latest.at(-1);
+    // The newest latest group is the one still being written, mostly: it stays.
+    const newest = latest.at(-1);
     let held = latest.reduce((sum, e) => sum + e.bytes(), 0);
     for (const entry of latest) {
       if (!this.#over() || held <= keep) break;

@@ -223,7 +223,12 @@ export class Endpoint implements AsyncDisposable {
       });
       return;
     }
-    const release = () => this.#connections--;
+    // Released once, whichever comes first: the close, or a failed handshake (closed here).
+    let counted = true;
+    const release = () => {
+      if (counted) this.#connections--;
+      counted = false;
+    };
     conn.closed.then(release, release);
     try {
       await conn.handshake;
@@ -232,6 +237,12 @@ export class Endpoint implements AsyncDisposable {
         remote: formatAddr(incoming.remoteAddr),
         error: String(e),
       });
+      release();
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
       return;
     }
     if (conn.protocol === "h3") {
