@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { KeyError } from "./src/auth/keys.ts";
 import { ConfigError, loadConfig } from "./src/config.ts";
 import { ListenError } from "./src/listen.ts";
 import { logger, setupLogging } from "./src/log.ts";
@@ -32,7 +33,9 @@ function keepRunning(): void {
 
 /** The one line a start-up failure prints. */
 function startupMessage(e: unknown): string {
-  if (e instanceof ConfigError || e instanceof CertificateError) return e.message;
+  if (e instanceof ConfigError || e instanceof CertificateError || e instanceof KeyError) {
+    return e.message;
+  }
   if (e instanceof ListenError) return `--bind: ${e.message}`;
   return `cannot start: ${e instanceof Error ? e.message : String(e)}`;
 }

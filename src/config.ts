@@ -12,6 +12,8 @@ import { parse as parseToml } from "smol-toml";
 import denoJson from "../deno.json" with { type: "json" };
 import { type CacheLimits, DEFAULT_CACHE_LIMITS } from "./cache/budget.ts";
 import { MAX_GROUP_BYTES } from "./cache/group.ts";
+import { publicPatterns } from "./auth/access.ts";
+import { checkAuthUrl } from "./auth/auth_server.ts";
 import { LOG_LEVELS, type LogFormat, type LogLevel, shiftLevel } from "./log.ts";
 import { type Bounds, formatDuration, formatRange, formatSize, parseQuantity } from "./quantity.ts";
 import { DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_LIMITS } from "./session/context.ts";
@@ -62,6 +64,21 @@ export interface Config {
     node: string | undefined;
     /** Shared secret cluster members present; absent leaves the internal prefix open. */
     token: string | undefined;
+    /** A token this relay presents (`?jwt=`) on its links, for relays that check tokens. */
+    jwt: string | undefined;
+  };
+  /** Access control: where sessions' grants come from (none of them: an open relay). */
+  auth: {
+    /** Key files that verify `?jwt=` tokens. */
+    keys: string[];
+    /** A directory of `<kid>.jwk` files, read when a token names its key. */
+    keyDir: string | undefined;
+    /** An auth server asked once per session (upstream's protocol). */
+    url: URL | undefined;
+    /** Patterns (rooted at the relay's root) anonymous sessions may publish and subscribe to. */
+    publicBoth: string[];
+    publicPublish: string[];
+    publicSubscribe: string[];
   };
   log: { level: LogLevel; format: LogFormat };
   cache: CacheLimits;
@@ -248,6 +265,44 @@ const OPTIONS = {
     help: "secret that relays present to each other; only they may use internal/ paths " +
       "(must not be empty)",
   },
+  "cluster-jwt": {
+    kind: "string",
+    arg: "TOKEN",
+    help: "token this relay presents (as ?jwt=) on its cluster links, for relays that check " +
+      "tokens; it must grant internal/** in both roles",
+  },
+  "auth-key": {
+    kind: "list",
+    arg: "PATH",
+    help:
+      "JWK file (JSON or base64url, as moq-token writes) that verifies ?jwt= tokens; repeatable",
+  },
+  "auth-key-dir": {
+    kind: "string",
+    arg: "DIR",
+    help: "directory of <kid>.jwk files, read when a token names its key (rotate without restart)",
+  },
+  "auth-url": {
+    kind: "string",
+    arg: "URL",
+    help:
+      "auth server asked once per session (upstream moq-auth protocol); http:// only on loopback",
+  },
+  "auth-public": {
+    kind: "list",
+    arg: "PATTERN",
+    help: "broadcasts anyone may publish and subscribe to without a token (e.g. anon/**)",
+  },
+  "auth-public-publish": {
+    kind: "list",
+    arg: "PATTERN",
+    help: "broadcasts anyone may publish without a token",
+  },
+  "auth-public-subscribe": {
+    kind: "list",
+    arg: "PATTERN",
+    help: "broadcasts anyone may subscribe to without a token",
+  },
   verbose: { kind: "count", short: "v", help: "more log output; repeatable", shown: "0" },
   quiet: { kind: "count", short: "q", help: "less log output; repeatable", shown: "0" },
   "log-level": {
@@ -282,6 +337,9 @@ interface Sourced {
 }
 
 const NAMES = Object.keys(OPTIONS) as OptionName[];
+
+/** Settings whose empty value is refused rather than read as "not set". */
+const SECRETS = new Set<OptionName>(["cluster-token", "cluster-jwt"]);
 
 function spec(name: OptionName): OptionSpec {
   return OPTIONS[name];
@@ -455,7 +513,7 @@ function readEnvironment(env: Record<string, string | undefined>): Map<OptionNam
     const variable = envName(name);
     const text = env[variable];
     // An empty variable means "not set", but not for the secret: an empty one is refused later.
-    if (text === undefined || (text === "" && name !== "cluster-token")) continue;
+    if (text === undefined || (text === "" && !SECRETS.has(name))) continue;
     out.set(name, { value: parseText(text, s.kind, variable), source: variable });
   }
   return out;
@@ -641,6 +699,10 @@ function buildConfig(
         "--cluster-token out for an open cluster",
     );
   }
+  const clusterJwt = str("cluster-jwt");
+  if (clusterJwt && String(clusterJwt.value).trim() === "") {
+    throw new ConfigError(`${clusterJwt.source}: the token is empty`);
+  }
   if (clusterRoot) parseHostPort(String(clusterRoot.value), clusterRoot.source, false);
   if (clusterNode) parseHostPort(String(clusterNode.value), clusterNode.source, false);
 
@@ -656,12 +718,54 @@ function buildConfig(
       root: clusterRoot ? String(clusterRoot.value) : undefined,
       node: clusterNode ? String(clusterNode.value) : undefined,
       token: clusterToken ? String(clusterToken.value) : undefined,
+      jwt: clusterJwt ? String(clusterJwt.value) : undefined,
     },
+    auth: authConfig(pick, list),
     log: { level, format },
     cache,
     limits,
     dev,
     configFile,
+  };
+}
+
+/** The access-control settings, checked: one decider, well-formed patterns and URL. */
+function authConfig(
+  pick: (name: OptionName) => Sourced | undefined,
+  list: (name: OptionName) => string[],
+): Config["auth"] {
+  const urlSource = pick("auth-url");
+  let url: URL | undefined;
+  if (urlSource) {
+    const checked = checkAuthUrl(String(urlSource.value));
+    if (typeof checked === "string") throw new ConfigError(`${urlSource.source}: ${checked}`);
+    url = checked;
+  }
+  const keyDir = pick("auth-key-dir");
+  const publicNames = ["auth-public", "auth-public-publish", "auth-public-subscribe"] as const;
+  for (const name of publicNames) {
+    try {
+      publicPatterns(list(name), pick(name)?.source ?? `--${name}`);
+    } catch (e) {
+      throw new ConfigError(e instanceof Error ? e.message : String(e));
+    }
+  }
+  const local = [...publicNames, "auth-key", "auth-key-dir"] as const;
+  const other = local.find((name) => pick(name) !== undefined);
+  if (urlSource && other) {
+    throw new ConfigError(
+      `${urlSource.source}: cannot be combined with ${
+        pick(other)?.source
+      }: the auth server decides`,
+    );
+  }
+  return {
+    keys: list("auth-key"),
+    keyDir: keyDir ? String(keyDir.value) : undefined,
+    url,
+    publicBoth: list("auth-public"),
+    publicPublish: list("auth-public-publish"),
+    publicSubscribe: list("auth-public-subscribe"),
   };
 }
 

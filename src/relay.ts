@@ -8,6 +8,10 @@
  *
  * @module
  */
+import { Access, type Admission, type Authorize, publicPatterns } from "./auth/access.ts";
+import { AuthServer } from "./auth/auth_server.ts";
+import { KeyRing } from "./auth/keys.ts";
+import { AccessView } from "./auth/view.ts";
 import { CacheBudget } from "./cache/budget.ts";
 import { Origin } from "./cache/origin.ts";
 import { type OriginView, RootedView } from "./cache/view.ts";
@@ -19,13 +23,15 @@ import { type Config, withPort } from "./config.ts";
 import {
   DEFAULT_SESSION_LIMITS,
   randomHop,
+  type Scope,
   type ScopeRequest,
   type SessionContext,
   type SessionLimits,
 } from "./session/context.ts";
 import { MoqSession } from "./session/session.ts";
 import { formatAddress, listenOnOnePort } from "./listen.ts";
-import { logger, peerFault } from "./log.ts";
+import { type Logger, logger, peerFault } from "./log.ts";
+import { normalizePath } from "./codec/path.ts";
 import { CertificateStore } from "./tls/store.ts";
 import { Endpoint } from "./transport/endpoint.ts";
 import type { IncomingSession, Session } from "./transport/session.ts";
@@ -59,11 +65,22 @@ export interface RelayContext extends SessionContext {
   readonly origin: Origin;
 }
 
+/** What an application embedding the relay may add to its config. */
+export interface RelayOptions {
+  /**
+   * Decides every session's access in-process (instead of keys, public rules or an auth server):
+   * see {@link Authorize}.
+   */
+  authorize?: Authorize;
+}
+
 export class Relay implements AsyncDisposable {
   readonly config: Config;
   readonly certificates: CertificateStore;
   readonly context: RelayContext;
   readonly policy: ClusterPolicy;
+  /** Who may connect, and with what grant. */
+  readonly access: Access;
   /** Views handed to cluster links (for stats). */
   readonly #links = new WeakSet<OriginView>();
   /** The base views inside them: what a link announces is announced from one of these. */
@@ -77,9 +94,10 @@ export class Relay implements AsyncDisposable {
   #web: WebServer | undefined;
   #acceptLoop: Promise<void> | undefined;
 
-  private constructor(config: Config, certificates: CertificateStore) {
+  private constructor(config: Config, certificates: CertificateStore, access: Access) {
     this.config = config;
     this.certificates = certificates;
+    this.access = access;
     const limits: SessionLimits = {
       ...DEFAULT_SESSION_LIMITS,
       maxSubscriptions: config.limits.maxSubscriptions,
@@ -118,17 +136,61 @@ export class Relay implements AsyncDisposable {
     };
   }
 
-  /** The view of a session that connected to us: a cluster link, or an ordinary client. */
-  #scope(origin: Origin, { root, params, log: sessionLog }: ScopeRequest): OriginView {
-    const base = new RootedView(origin, root);
+  /**
+   * Whether a session is a cluster link by the cluster token it presents. With access control on
+   * and no cluster token, presenting `?cluster=` proves nothing: links then need a token's grant.
+   */
+  #linkByToken(params: URLSearchParams): boolean {
     const presented = params.get("cluster");
-    if (!this.policy.isLink(presented)) {
-      if (presented !== null) {
-        peerFault(sessionLog, "a session presented a wrong cluster token", {}, "warn");
-      }
-      return this.policy.client(base, sessionLog);
+    if (this.access.enabled && this.policy.token === undefined) return false;
+    return this.policy.isLink(presented);
+  }
+
+  /**
+   * The scope of a session that connected to us: a cluster link (by the cluster token, or by a
+   * grant that names the cluster), or an ordinary client; behind access control when it is on.
+   */
+  async #scope(origin: Origin, request: ScopeRequest): Promise<Scope> {
+    const { root, params, log: sessionLog } = request;
+    if (this.#linkByToken(params)) {
+      return { view: this.linkView(new RootedView(origin, root)), root };
     }
-    return this.linkView(base);
+    if (params.get("cluster") !== null && this.policy.token !== undefined) {
+      peerFault(sessionLog, "a session presented a wrong cluster token", {}, "warn");
+    }
+    if (!this.access.enabled) {
+      return { view: this.policy.client(new RootedView(origin, root), sessionLog), root };
+    }
+    const admission = request.admission ?? await this.#admit(request.transport, request.url, {
+      path: root,
+      log: sessionLog,
+    });
+    if (!admission.ok) return { refused: `unauthorized: ${admission.reason}` };
+    const { grant } = admission.lease;
+    const base = new RootedView(origin, grant.root);
+    const inner = grant.link ? this.linkView(base) : this.policy.client(base, sessionLog);
+    const view = new AccessView(inner, grant, sessionLog);
+    if (grant.link) this.#links.add(view);
+    return { view, root: grant.root, lease: admission.lease };
+  }
+
+  /** Asks access control about a session (before its transport is accepted, where it can be). */
+  #admit(
+    transport: { kind: Session["kind"]; remote: Deno.NetAddr; protocol?: string },
+    url: URL,
+    { path, log: sessionLog }: { path: string; log: Logger },
+  ): Promise<Admission> {
+    return this.access.admit({
+      kind: transport.kind,
+      path,
+      url,
+      params: url.searchParams,
+      remote: transport.remote,
+      local: this.#endpoint?.addr,
+      serverName: url.hostname && url.protocol !== "moqt:" ? url.hostname : undefined,
+      alpn: transport.protocol,
+      log: sessionLog,
+    });
   }
 
   /** The view of a cluster link (either direction). */
@@ -144,14 +206,17 @@ export class Relay implements AsyncDisposable {
     return this.#sessions;
   }
 
-  /** Loads certificates and checks everything a bad setting could break. */
-  static async load(config: Config): Promise<Relay> {
+  /**
+   * Loads certificates and keys, and checks everything a bad setting could break. An embedding
+   * application may pass `authorize` to decide access itself.
+   */
+  static async load(config: Config, options: RelayOptions = {}): Promise<Relay> {
     const certificates = await CertificateStore.load({
       certificates: config.tls.certificates,
       generate: config.tls.generate,
       roots: config.tls.roots,
     });
-    return new Relay(config, certificates);
+    return new Relay(config, certificates, await loadAccess(config, options));
   }
 
   /** The bound QUIC (UDP) and HTTP (TCP) address. */
@@ -214,6 +279,7 @@ export class Relay implements AsyncDisposable {
         ? undefined
         : withPort(config.cluster.node, endpoint.addr.port),
       token: config.cluster.token,
+      jwt: config.cluster.jwt,
       tlsRoots: [...this.certificates.roots],
       disableVerify: config.tls.disableVerify,
       view: (base) => this.linkView(base),
@@ -229,6 +295,12 @@ export class Relay implements AsyncDisposable {
 
   /** What an operator should know once the relay listens: certificates and risky settings. */
   #logSettings(): void {
+    if (!this.access.enabled) {
+      log.warn(
+        "no access control: anyone may publish and subscribe to any broadcast " +
+          "(see --auth-key, --auth-url, --auth-public)",
+      );
+    }
     if (this.config.tls.disableVerify) {
       log.warn(
         "--tls-disable-verify: certificates of other relays are NOT verified (development only)",
@@ -305,15 +377,30 @@ export class Relay implements AsyncDisposable {
     }
     this.#accepting++;
     let transport: Session;
+    let admission: Admission | undefined;
     try {
       // The newest version both sides speak; none offered means the legacy SETUP decides.
-      transport = await incoming.accept(chooseAlpn(incoming.protocols));
+      const protocol = chooseAlpn(incoming.protocols);
+      const url = incoming.url;
+      // A URL names the path and carries the token: decide before answering the upgrade, so a
+      // refused client hears 401/403/502. (Raw QUIC is decided after its SETUP.)
+      if (url && this.access.enabled && !this.#linkByToken(url.searchParams)) {
+        admission = await this.#admit({ ...incoming, protocol }, url, {
+          path: normalizePath(decodeURIComponent(url.pathname)),
+          log: log.with({ remote: formatAddress(incoming.remote.hostname, incoming.remote.port) }),
+        });
+        if (!admission.ok) return await incoming.reject(admission.status, admission.reason);
+      }
+      transport = await incoming.accept(protocol);
+    } catch (e) {
+      if (admission?.ok) admission.lease.finish("not accepted");
+      throw e;
     } finally {
       this.#accepting--;
     }
     let session: MoqSession;
     try {
-      session = new MoqSession(transport, this.context, { role: "server" });
+      session = new MoqSession(transport, this.context, { role: "server", admission });
     } catch (e) {
       // Every accepted transport is either a tracked session or closed.
       await transport.close({ code: SessionCode.Internal, reason: "internal error" });
@@ -338,4 +425,27 @@ export class Relay implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** The access control the config (and an embedder) asks for; a bad key fails here. */
+async function loadAccess(config: Config, options: RelayOptions): Promise<Access> {
+  const { auth } = config;
+  const rules = {
+    publish: [
+      ...publicPatterns(auth.publicBoth, "--auth-public"),
+      ...publicPatterns(auth.publicPublish, "--auth-public-publish"),
+    ],
+    subscribe: [
+      ...publicPatterns(auth.publicBoth, "--auth-public"),
+      ...publicPatterns(auth.publicSubscribe, "--auth-public-subscribe"),
+    ],
+  };
+  const hasRules = rules.publish.length > 0 || rules.subscribe.length > 0;
+  const keys = await KeyRing.load(auth.keys, auth.keyDir);
+  return new Access({
+    authorize: options.authorize,
+    server: auth.url ? new AuthServer(auth.url, config.cluster.node ?? Deno.hostname()) : undefined,
+    keys: keys.empty ? undefined : keys,
+    publicRules: hasRules ? rules : undefined,
+  });
 }

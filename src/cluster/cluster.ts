@@ -10,8 +10,8 @@
  *   demand, once per track per link.
  * - A read-only member (no `--cluster-node`) dials the root and every member, and shows them
  *   nothing of its own.
- * - Links present `?cluster=<token>`; only such sessions may use `internal/` paths when a token
- *   is set. Links use short idle timeouts so a dead relay is noticed within seconds, and
+ * - Links present `?cluster=<token>` (and `?jwt=<token>` with `--cluster-jwt`, for relays that
+ *   check tokens); only such sessions may use `internal/` paths when a token is set. Links use short idle timeouts so a dead relay is noticed within seconds, and
  *   reconnect with backoff.
  *
  * @module
@@ -48,6 +48,8 @@ export interface ClusterOptions {
   /** host:port by which others reach this relay; undefined = read-only member. */
   node: string | undefined;
   token: string | undefined;
+  /** A token presented as `?jwt=` on every link, for relays that check tokens. */
+  jwt?: string;
   /** Extra trusted roots (PEM text). */
   tlsRoots: string[];
   /** Pin peers by the fingerprint they serve over HTTP instead of verifying them. */
@@ -215,8 +217,10 @@ export class Cluster {
 
   /** Opens a cluster session to a relay: raw QUIC with a MoQ ALPN, else WebTransport. */
   async #dial(target: string): Promise<MoqSession> {
-    const { token, tlsRoots, disableVerify } = this.#options;
-    const query = `?cluster=${encodeURIComponent(token ?? "")}`;
+    const { token, jwt, tlsRoots, disableVerify } = this.#options;
+    const params = new URLSearchParams({ cluster: token ?? "" });
+    if (jwt !== undefined) params.set("jwt", jwt);
+    const query = `?${params}`;
     const hashes = disableVerify ? [fingerprintBytes(await this.#fingerprint(target))] : undefined;
     const common = {
       caCerts: tlsRoots,

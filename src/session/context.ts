@@ -4,9 +4,12 @@
  *
  * @module
  */
+import type { Admission } from "../auth/access.ts";
+import type { Lease } from "../auth/lease.ts";
 import type { CacheBudget } from "../cache/budget.ts";
 import type { OriginView } from "../cache/view.ts";
 import type { Logger } from "../log.ts";
+import type { Session } from "../transport/session.ts";
 
 /** Per-connection bounds on what a peer can make the relay hold. */
 export interface SessionLimits {
@@ -41,19 +44,33 @@ export const DEFAULT_MAX_SESSIONS = 10_000;
 
 /** Who is asking for a view: the session's root and its URL's query parameters. */
 export interface ScopeRequest {
-  /** The URL path (or lite-05+ SETUP path): every path on the wire is relative to it. */
+  /** The URL path (or lite-05+ SETUP path), decoded: every path on the wire is relative to it. */
   root: string;
+  /** The URL as dialed (on raw QUIC: the SETUP path and query). */
+  url: URL;
   params: URLSearchParams;
   log: Logger;
+  /** The transport the session arrived on (its kind, remote address, protocol). */
+  transport: Session;
+  /** The session's admission, when it was decided before the transport was accepted. */
+  admission?: Admission;
 }
+
+/**
+ * A session's scope: its view of the origin and its root (a grant may name another than the
+ * dialed path), with the lease on its grant when access control decided it; or a refusal.
+ */
+export type Scope =
+  | { view: OriginView; root: string; lease?: Lease }
+  | { refused: string };
 
 export interface SessionContext {
   readonly budget: CacheBudget;
   /** This relay's hop id: non-zero, below 2^53 (JavaScript clients read it as a number). */
   readonly hop: bigint;
   readonly limits: SessionLimits;
-  /** The view an accepted session gets once its root and parameters are known. */
-  scope(request: ScopeRequest): OriginView;
+  /** The scope an accepted session gets once its root and parameters are known. */
+  scope(request: ScopeRequest): Promise<Scope> | Scope;
   /** The limits of a session with this view, when they are not `limits` (a cluster link's). */
   limitsFor?(view: OriginView): SessionLimits | undefined;
 }

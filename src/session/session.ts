@@ -8,6 +8,8 @@
  *
  * @module
  */
+import type { Admission } from "../auth/access.ts";
+import type { Lease } from "../auth/lease.ts";
 import type { CacheBudget } from "../cache/budget.ts";
 import type { OriginView } from "../cache/view.ts";
 import {
@@ -46,6 +48,8 @@ export interface SessionOptions {
   legacyVersions?: Version[];
   /** The view this session gets; by default the context's scope for its URL. */
   view?: OriginView;
+  /** Server role: the admission decided before the transport was accepted (URL transports). */
+  admission?: Admission;
 }
 
 function formatRemote(remote: Deno.NetAddr): string {
@@ -135,7 +139,7 @@ export class MoqSession implements Peer {
     );
     try {
       const negotiated = await this.#setup.negotiate();
-      this.#begin(negotiated);
+      await this.#begin(negotiated);
     } catch (e) {
       this.fail(
         e instanceof ProtocolError ? e.code : SessionCode.ProtocolViolation,
@@ -162,8 +166,11 @@ export class MoqSession implements Peer {
     this.log.info("session closed");
   }
 
-  /** The setup is done: the version is known, and so are the session's root and view. */
-  #begin(negotiated: Negotiated): void {
+  /**
+   * The setup is done: the version is known, and so are the session's root and view (on raw
+   * QUIC this is where access control decides, the SETUP path carrying the token).
+   */
+  async #begin(negotiated: Negotiated): Promise<void> {
     this.version = negotiated.version;
     this.peerHop = negotiated.peerHop;
     if (negotiated.sessionStream) this.#holdSessionStream(negotiated.sessionStream);
@@ -175,10 +182,30 @@ export class MoqSession implements Peer {
     } catch {
       throw new ProtocolError(`the path ${url.pathname} is not valid percent-encoding`);
     }
-    this.#view = this.#options.view ??
-      this.#ctx.scope({ root: this.root, params: url.searchParams, log: this.log });
+    if (this.#options.view) {
+      this.#view = this.#options.view;
+    } else {
+      const scope = await this.#ctx.scope({
+        root: this.root,
+        url,
+        params: url.searchParams,
+        log: this.log,
+        transport: this.transport,
+        admission: this.#options.admission,
+      });
+      if ("refused" in scope) throw new ProtocolError(scope.refused, SessionCode.Unauthorized);
+      this.#view = scope.view;
+      this.root = scope.root;
+      if (scope.lease) this.#hold(scope.lease);
+    }
     this.#publisher = new Publisher(this);
     this.#subscriber = new Subscriber(this);
+  }
+
+  /** The session lasts as long as its grant covers it, and reports its end to the grantor. */
+  #hold(lease: Lease): void {
+    void lease.ended.then((why) => this.fail(SessionCode.Unauthorized, `the grant ended: ${why}`));
+    void this.transport.closed.then((info) => lease.finish(info.reason || "closed"));
   }
 
   /** The lite-01/02 session stream lives as long as the session; its end ends the session. */

@@ -18,7 +18,7 @@
  * @module
  */
 import QmuxSession, { selectSubprotocol, StreamError as QmuxStreamError } from "@moq/qmux";
-import { logger } from "../log.ts";
+import { logger, peerFault } from "../log.ts";
 import { nextIncoming } from "./quic.ts";
 import {
   abandonOpen,
@@ -384,7 +384,7 @@ export class IncomingWebSocket implements IncomingSession {
   reject(status: number, reason = ""): Promise<void> {
     if (this.#answered) return Promise.resolve();
     this.#answered = true;
-    log.info("refused a WebSocket session from {remote}: {status} {reason}", {
+    peerFault(log, "refused a WebSocket session from {remote}: {status} {reason}", {
       remote: `${this.remote.hostname}:${this.remote.port}`,
       status,
       reason,

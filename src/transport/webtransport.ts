@@ -5,7 +5,7 @@
  * @module
  */
 import { concatBytes } from "../bytes/concat.ts";
-import { logger } from "../log.ts";
+import { logger, peerFault } from "../log.ts";
 import {
   CapsuleType,
   decodeCapsule,
@@ -345,7 +345,7 @@ class IncomingWebTransport implements IncomingSession {
   async reject(status: number, reason?: string): Promise<void> {
     if (this.#answered) return;
     this.#answered = true;
-    log.info("refused a WebTransport session from {remote}: {status} {reason}", {
+    peerFault(log, "refused a WebTransport session from {remote}: {status} {reason}", {
       remote: this.#h3.remote,
       status,
       reason: reason ?? "",

@@ -53,7 +53,7 @@ export function ownClientContext(
     budget: new CacheBudget(cache),
     hop: randomHop(),
     limits: { ...DEFAULT_SESSION_LIMITS, ...limits },
-    scope: ({ root }) => new RootedView(origin, root),
+    scope: ({ root }) => ({ view: new RootedView(origin, root), root }),
   };
 }
 
