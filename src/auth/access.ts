@@ -174,7 +174,7 @@ export class Access {
       answer = await Promise.race([
         Promise.resolve(authorize({
           transport: request.kind,
-          path: request.path || "/",
+          path: dialedPath(request.url),
           params: request.params,
           token: presentedToken(request.params),
           remote: request.remote,
@@ -212,6 +212,15 @@ export class Access {
       });
       return refuse(502, "the authorize function returned a bad grant");
     }
+  }
+}
+
+/** The URL's path, decoded ("/" when there is none). */
+function dialedPath(url: URL): string {
+  try {
+    return decodeURIComponent(url.pathname) || "/";
+  } catch {
+    return url.pathname || "/";
   }
 }
 

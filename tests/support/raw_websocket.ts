@@ -29,17 +29,18 @@ export interface RawUpgrade {
 /**
  * Sends an upgrade request offering `protocols` (none: no header at all) and reads the answer;
  * with none after `timeoutMs`, closes the connection and reports status 0. With `read: false`
- * nothing after the answer is read (`closed` and `closing` then never settle).
+ * nothing after the answer is read (`closed` and `closing` then never settle). `path` is the
+ * request target (default `/attack`).
  */
 export async function rawUpgrade(
   port: number,
   protocols: string[] | undefined,
-  { extraHeaders = "", timeoutMs = 5000, read = true } = {},
+  { extraHeaders = "", timeoutMs = 5000, read = true, path = "/attack" } = {},
 ): Promise<RawUpgrade> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   const offer = protocols ? `Sec-WebSocket-Protocol: ${protocols.join(", ")}\r\n` : "";
   await conn.write(encoder.encode(
-    "GET /attack HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+    `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
       offer + extraHeaders + "\r\n",
   ));
