@@ -25,7 +25,7 @@ import {
 } from "./support/moqnet_client.ts";
 import { rawUpgrade } from "./support/raw_websocket.ts";
 import { startRelay } from "./support/relay.ts";
-import { b64url, inSeconds, type TestKey, testKey } from "./support/tokens.ts";
+import { b64url, inSeconds, testKey } from "./support/tokens.ts";
 import { withTimeout } from "./support/wait.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);

@@ -241,7 +241,7 @@ Deno.test("keys too weak or malformed for their algorithm are refused when loade
   equal(loaded.kid, "es");
 });
 
-Deno.test("the grant at the dialed path: narrowed under the root, named from above, refused elsewhere", async () => {
+Deno.test("the grant at the dialed path: narrowed under the root, named from above, refused elsewhere", () => {
   const claims = (root: string, publish: string[], subscribe: string[]) => ({
     root,
     publish: publish.map((p) => Pattern.parse(p)),
