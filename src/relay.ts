@@ -165,7 +165,9 @@ export class Relay implements AsyncDisposable {
       path: root,
       log: sessionLog,
     });
-    if (!admission.ok) return { refused: `unauthorized: ${admission.reason}` };
+    if (!admission.ok) {
+      return { refused: `unauthorized: ${admission.reason}`, status: admission.status };
+    }
     const { grant } = admission.lease;
     const base = new RootedView(origin, grant.root);
     const inner = grant.link ? this.linkView(base) : this.policy.client(base, sessionLog);
@@ -174,9 +176,52 @@ export class Relay implements AsyncDisposable {
     return { view, root: grant.root, lease: admission.lease };
   }
 
+  /**
+   * `GET /announced/<prefix>`: the broadcasts under the prefix the request may subscribe to,
+   * relative to it, one per line; the same scope a session dialing that prefix would get.
+   */
+  async #announced(prefix: string, url: URL, remote: Deno.NetAddr): Promise<Response> {
+    const requestLog = log.with({ remote: formatAddress(remote.hostname, remote.port) });
+    const scope = await this.#scope(this.context.origin, {
+      root: prefix,
+      url,
+      params: url.searchParams,
+      log: requestLog,
+      transport: { kind: "http", remote, protocol: "" },
+    });
+    if ("refused" in scope) {
+      peerFault(requestLog, "refused /announced/{prefix}: {reason}", {
+        prefix,
+        reason: scope.refused,
+      });
+      return new Response(`${scope.refused}\n`, { status: scope.status });
+    }
+    const watch = scope.view.watch("", () => {});
+    const paths = (watch?.snapshot ?? []).map((s) => s.path).sort();
+    watch?.stop();
+    scope.lease?.finish("listed");
+    return new Response(paths.map((p) => `${p}\n`).join(""), { status: 200 });
+  }
+
+  /**
+   * Whether /stats may be shown (it names sessions and their addresses): to anyone on an open
+   * relay; under access control only to cluster members (the cluster token, or a token that
+   * grants the cluster's rights).
+   */
+  async #statsRefusal(url: URL, remote: Deno.NetAddr): Promise<number | undefined> {
+    if (!this.access.enabled || this.#linkByToken(url.searchParams)) return undefined;
+    const admission = await this.#admit({ kind: "http", remote, protocol: "" }, url, {
+      path: "",
+      log: log.with({ remote: formatAddress(remote.hostname, remote.port) }),
+    });
+    if (!admission.ok) return admission.status;
+    admission.lease.finish("stats");
+    return admission.lease.grant.link ? undefined : 403;
+  }
+
   /** Asks access control about a session (before its transport is accepted, where it can be). */
   #admit(
-    transport: { kind: Session["kind"]; remote: Deno.NetAddr; protocol?: string },
+    transport: ScopeRequest["transport"],
     url: URL,
     { path, log: sessionLog }: { path: string; log: Logger },
   ): Promise<Admission> {
@@ -254,6 +299,8 @@ export class Relay implements AsyncDisposable {
           fingerprint: () => this.certificates.primary.fingerprint,
           offer: (incoming) => quic.offer(incoming),
           stats: () => this.stats(),
+          statsRefusal: (url, remote) => this.#statsRefusal(url, remote),
+          announced: (prefix, url, remote) => this.#announced(prefix, url, remote),
         }),
     );
     this.#web = web;
@@ -385,7 +432,7 @@ export class Relay implements AsyncDisposable {
       // A URL names the path and carries the token: decide before answering the upgrade, so a
       // refused client hears 401/403/502. (Raw QUIC is decided after its SETUP.)
       if (url && this.access.enabled && !this.#linkByToken(url.searchParams)) {
-        admission = await this.#admit({ ...incoming, protocol }, url, {
+        admission = await this.#admit({ ...incoming, protocol: protocol ?? "" }, url, {
           path: normalizePath(decodeURIComponent(url.pathname)),
           log: log.with({ remote: formatAddress(incoming.remote.hostname, incoming.remote.port) }),
         });

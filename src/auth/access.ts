@@ -29,7 +29,8 @@ const log = logger("auth");
 
 /** What an embedding application's `authorize` is asked about a session. */
 export interface AuthorizeRequest {
-  transport: TransportKind;
+  /** How the session reached the relay; "http" for a one-shot HTTP route (`/announced`). */
+  transport: TransportKind | "http";
   /** The path as dialed (decoded), e.g. "/room/alice". */
   path: string;
   /** The URL's query parameters (`jwt`, ...). */
@@ -64,7 +65,7 @@ export type Admission =
 
 /** One session to admit: the transport's facts, with the dialed path and query. */
 export interface AdmissionRequest {
-  kind: TransportKind;
+  kind: TransportKind | "http";
   /** The dialed path, decoded ("/" or "" when the transport carries none). */
   path: string;
   /** The URL as dialed (on raw QUIC, the SETUP path and query), for the auth server. */
@@ -231,7 +232,7 @@ function refuse(status: 401 | 403 | 502, reason: string): Admission {
 /** The auth server's view of a session. */
 function facts(request: AdmissionRequest): SessionFacts {
   return {
-    transport: request.kind === "websocket" ? "websocket" : "quic",
+    transport: request.kind === "webtransport" ? "quic" : request.kind,
     path: request.url.pathname || "/",
     dialed: request.path,
     query: request.url.search.slice(1) || undefined,

@@ -35,8 +35,11 @@ const MAX_REPLY_BYTES = 64 * 1024;
 
 /** What the relay knows of a session, as the request carries it. */
 export interface SessionFacts {
-  /** "quic" for raw QUIC and WebTransport (QUIC underneath), "websocket" for QMux. */
-  transport: "quic" | "websocket";
+  /**
+   * "quic" for raw QUIC and WebTransport (QUIC underneath), "websocket" for QMux, "http" for a
+   * one-shot HTTP route.
+   */
+  transport: "quic" | "websocket" | "http";
   /** The path exactly as dialed ("/" when the transport has none). */
   path: string;
   /** The same path decoded: what the grant's patterns are relative to (not sent). */

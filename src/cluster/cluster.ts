@@ -96,9 +96,13 @@ class Link {
           }
           this.#session = session;
           log.info("linked to {target}", { target });
-          backoff = BACKOFF_MIN_MS;
+          const linked = Date.now();
           await run(session);
-          log.info("link to {target} closed", { target });
+          const { code, reason } = await session.transport.closed;
+          log.info("link to {target} closed ({reason})", { target, reason: reason || code });
+          // Only a link that lasted starts over at the shortest wait: one refused at once (a
+          // bad token) is retried no faster than a relay that does not answer.
+          if (Date.now() - linked >= BACKOFF_MAX_MS) backoff = BACKOFF_MIN_MS;
         } catch (e) {
           log.debug("dialing {target} failed: {error}", { target, error: String(e) });
         }

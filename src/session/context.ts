@@ -50,8 +50,9 @@ export interface ScopeRequest {
   url: URL;
   params: URLSearchParams;
   log: Logger;
-  /** The transport the session arrived on (its kind, remote address, protocol). */
-  transport: Session;
+  /** What the session arrived on: the transport's kind ("http" for a one-shot HTTP route), its
+   * remote address and application protocol. */
+  transport: Pick<Session, "remote" | "protocol"> & { kind: Session["kind"] | "http" };
   /** The session's admission, when it was decided before the transport was accepted. */
   admission?: Admission;
 }
@@ -62,7 +63,7 @@ export interface ScopeRequest {
  */
 export type Scope =
   | { view: OriginView; root: string; lease?: Lease }
-  | { refused: string };
+  | { refused: string; status: 401 | 403 | 502 };
 
 export interface SessionContext {
   readonly budget: CacheBudget;

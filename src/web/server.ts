@@ -1,8 +1,9 @@
 /**
  * HTTP on TCP, on the same port number as QUIC: the certificate fingerprint (what `@moq/net`
- * fetches for `http://` URLs in development, and the seed's `/fingerprint`), a health check, and
- * the WebSocket upgrade for the QMux fallback. Plain HTTP with a generated certificate (as
- * upstream does in development), HTTPS with real ones.
+ * fetches for `http://` URLs in development, and the seed's `/fingerprint`), a health check,
+ * `/stats`, `/announced/<prefix>` (the broadcasts a `?jwt=` may see there, as upstream lists
+ * them), and the WebSocket upgrade for the QMux fallback. Plain HTTP with a generated
+ * certificate (as upstream does in development), HTTPS with real ones.
  *
  * Connections arrive through the front door (`front.ts`: connection cap, head and idle
  * deadlines, an accept loop that survives running out of file descriptors), which pipes each to
@@ -10,6 +11,7 @@
  *
  * @module
  */
+import { normalizePath } from "../codec/path.ts";
 import { ALPNS } from "../codec/version.ts";
 import { logger } from "../log.ts";
 import type { IncomingSession } from "../transport/session.ts";
@@ -33,6 +35,10 @@ export interface WebOptions {
   health?: () => Record<string, unknown>;
   /** What /stats reports. */
   stats?: () => Record<string, unknown>;
+  /** Whether /stats may be shown to this request: undefined when it may, else the status. */
+  statsRefusal?: (url: URL, remote: Deno.NetAddr) => Promise<number | undefined>;
+  /** `GET /announced/<prefix>`: the broadcasts under the prefix this request may see. */
+  announced?: (prefix: string, url: URL, remote: Deno.NetAddr) => Promise<Response>;
   /** The application protocols a WebSocket may carry (default: every version the relay speaks). */
   protocols?: readonly string[];
   /** Connection cap and deadlines (default: {@link defaultHttpLimits}; tests shorten them). */
@@ -44,6 +50,11 @@ const CORS = {
   "access-control-allow-methods": "GET, OPTIONS",
   "access-control-allow-headers": "*",
 };
+
+/** The same response with the CORS and no-store headers every route carries. */
+async function withCors(response: Response): Promise<Response> {
+  return text(await response.text(), response.status);
+}
 
 function text(body: string, status = 200, type = "text/plain; charset=utf-8"): Response {
   return new Response(body, {
@@ -79,21 +90,37 @@ function routes(options: WebOptions): Handler {
       options.offer(incoming);
       return incoming.response;
     }
-    const { pathname } = new URL(request.url);
+    const url = new URL(request.url);
+    const { pathname } = url;
     if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: CORS });
     if (request.method !== "GET" && request.method !== "HEAD") {
       return text("method not allowed\n", 405);
+    }
+    const announced = pathname.match(/^\/announced(?:\/(.*))?$/);
+    if (announced && options.announced) {
+      let prefix: string;
+      try {
+        prefix = normalizePath(decodeURIComponent(announced[1] ?? ""));
+      } catch {
+        return text("the path is not valid percent-encoding\n", 400);
+      }
+      return options.announced(prefix, url, connection.remote).then(withCors);
     }
     switch (pathname) {
       case "/certificate.sha256":
       case "/fingerprint":
         return text(options.fingerprint());
       case "/stats":
-        return text(
-          JSON.stringify(options.stats?.() ?? {}, null, 2) + "\n",
-          200,
-          "application/json",
-        );
+        return (options.statsRefusal?.(url, connection.remote) ?? Promise.resolve(undefined))
+          .then((refused) =>
+            refused !== undefined
+              ? text(refused === 403 ? "forbidden\n" : "unauthorized\n", refused)
+              : text(
+                JSON.stringify(options.stats?.() ?? {}, null, 2) + "\n",
+                200,
+                "application/json",
+              )
+          );
       case "/health":
         return text(
           JSON.stringify({ status: "ok", ...options.health?.() }) + "\n",

@@ -13,7 +13,8 @@ export interface RelayProcess extends AsyncDisposable {
   /** The relay's process id (for /proc: its memory, its file descriptors). */
   readonly pid: number;
   fingerprint(): Promise<string>;
-  stats(): Promise<RelayStats>;
+  /** Its /stats; `query` (e.g. `?jwt=...`) for a relay that shows them only to cluster members. */
+  stats(query?: string): Promise<RelayStats>;
   /** Kills the process without warning (a crash). */
   kill(): Promise<void>;
   /** Starts it again with the same arguments on the same port. */
@@ -164,7 +165,8 @@ export async function startRelayProcess(
       return child.pid;
     },
     fingerprint: async () => await (await fetch(`http://${address}/certificate.sha256`)).text(),
-    stats: async () => await (await fetch(`http://${address}/stats`)).json() as RelayStats,
+    stats: async (query = "") =>
+      await (await fetch(`http://${address}/stats${query}`)).json() as RelayStats,
     kill: () => stop("SIGKILL"),
     async restart() {
       await stop("SIGKILL");
