@@ -93,6 +93,34 @@ Deno.test("a --tls-root file without a certificate exits 2 naming it", () =>
     /^moq-relay: .*ec\.key: no CERTIFICATE block in the file$/,
   ));
 
+Deno.test("an auth key that is missing, weak or malformed exits 2 naming the file, before anything listens", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await refused(
+      ["--dev", "--bind", "127.0.0.1:0", "--auth-key", `${dir}/nope.jwk`],
+      /^moq-relay: cannot read key .*nope\.jwk: no such file$/,
+    );
+    const weak = `${dir}/weak.jwk`;
+    await Deno.writeTextFile(weak, JSON.stringify({ kty: "oct", alg: "HS256", k: "c2hvcnQ" }));
+    await refused(
+      ["--dev", "--bind", "127.0.0.1:0", "--auth-key", weak],
+      /^moq-relay: .*weak\.jwk: a 5-byte secret is too weak for HS256 \(needs 32\)$/,
+    );
+    const wrong = `${dir}/wrong.jwk`;
+    await Deno.writeTextFile(wrong, JSON.stringify({ kty: "oct", alg: "ES256", k: "c2hvcnQ" }));
+    await refused(
+      ["--dev", "--bind", "127.0.0.1:0", "--auth-key", wrong],
+      /^moq-relay: .*wrong\.jwk: ES256 needs a "EC" key, not "oct"$/,
+    );
+    await refused(
+      ["--dev", "--bind", "127.0.0.1:0", "--auth-key-dir", `${dir}/none`],
+      /^moq-relay: cannot read key directory .*none: no such directory$/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 /** Holds a UDP or TCP port on `hostname` while `body` runs. */
 async function withPortTaken(
   transport: "udp" | "tcp",

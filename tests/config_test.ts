@@ -264,6 +264,48 @@ Deno.test("an empty --cluster-token is refused from the flag, the variable and t
   equal(run(["--dev"], { MOQ_LOG_LEVEL: "" }).log.level, "info");
 });
 
+Deno.test("access control settings: one decider, patterns with wildcards, a URL that keeps facts private", () => {
+  const auth =
+    run(["--dev", "--auth-key", "a.jwk", "--auth-key", "b.jwk", "--auth-public", "anon/**"])
+      .auth;
+  deepEqual(auth.keys, ["a.jwk", "b.jwk"]);
+  deepEqual(auth.publicBoth, ["anon/**"]);
+  deepEqual(
+    run(["--dev"], { MOQ_AUTH_PUBLIC_SUBSCRIBE: "demo/**,*/chat" }).auth.publicSubscribe,
+    ["demo/**", "*/chat"],
+  );
+  const file = tomlFile('[auth]\nkey-dir = "/etc/moq/keys"\npublic-publish = ["up/**"]\n');
+  const fromFile = run(["--dev", "--config", file]).auth;
+  equal(fromFile.keyDir, "/etc/moq/keys");
+  deepEqual(fromFile.publicPublish, ["up/**"]);
+  equal(
+    run(["--dev", "--auth-url", "https://auth.example.com/moq"]).auth.url?.host,
+    "auth.example.com",
+  );
+  equal(run(["--dev", "--auth-url", "http://127.0.0.1:9/auth"]).auth.url?.port, "9");
+
+  equal(
+    configError(["--dev", "--auth-url", "http://auth.example.com/"]),
+    "--auth-url: plain http:// is allowed for a loopback host only; use https://",
+  );
+  equal(configError(["--dev", "--auth-url", "nope"]), '--auth-url: "nope" is not a URL');
+  equal(
+    configError(["--dev", "--auth-url", "https://a.example/", "--auth-key", "k.jwk"]),
+    "--auth-url: cannot be combined with --auth-key: the auth server decides",
+  );
+  equal(
+    configError(["--dev", "--auth-public", "anon"]),
+    '--auth-public: "anon" has no wildcard, so it names exactly one broadcast; write "anon/**" ' +
+      "for the subtree",
+  );
+  equal(
+    configError(["--dev"], { MOQ_AUTH_PUBLIC_PUBLISH: "a//b" }),
+    'MOQ_AUTH_PUBLIC_PUBLISH: "a//b": empty path segment',
+  );
+  equal(configError(["--dev", "--cluster-jwt", ""]), "--cluster-jwt: the token is empty");
+  equal(configError(["--dev"], { MOQ_CLUSTER_JWT: "" }), "MOQ_CLUSTER_JWT: the token is empty");
+});
+
 Deno.test("config file: flat keys and [sections] both mirror the flags", () => {
   const flat = tomlFile('tls-generate = ["a.test", "b.test"]\nverbose = 1\n');
   deepEqual(run(["--config", flat]).tls.generate, ["a.test", "b.test"]);
