@@ -116,7 +116,11 @@ Deno.test("--auth-url: a grant admits, 401 and 403 refuse, an outage is 502 and 
     const end = auth.of("alice").find((e) => e.event === "end")!;
     equal(typeof end.reason, "string");
     ok(typeof end.duration === "number" && end.duration > 0);
-    deepEqual(Object.keys(end.bytes as object).sort(), ["received", "sent"]);
+    for (const ended of auth.of("alice").filter((e) => e.event === "end")) {
+      const moved = ended.bytes as { sent: number; received: number };
+      deepEqual(Object.keys(moved).sort(), ["received", "sent"]);
+      ok(moved.sent > 0 && moved.received > 0, `bytes moved both ways: ${JSON.stringify(moved)}`);
+    }
 
     // The auth server gone entirely: an outage, not an open door.
     await auth.close();

@@ -205,7 +205,9 @@ export class MoqSession implements Peer {
   /** The session lasts as long as its grant covers it, and reports its end to the grantor. */
   #hold(lease: Lease): void {
     void lease.ended.then((why) => this.fail(SessionCode.Unauthorized, `the grant ended: ${why}`));
-    void this.transport.closed.then((info) => lease.finish(info.reason || "closed"));
+    void this.transport.closed.then((info) =>
+      lease.finish(info.reason || "closed", this.transport.bytes)
+    );
   }
 
   /** The lite-01/02 session stream lives as long as the session; its end ends the session. */

@@ -9,6 +9,7 @@ import { AsyncQueue } from "./queue.ts";
 import {
   abandonOpen,
   type BiStream,
+  type ByteMeter,
   type Capabilities,
   type CloseInfo,
   MAX_QUEUED_DATAGRAMS,
@@ -40,8 +41,9 @@ export function wrapSend(
   stream: Deno.QuicSendStream,
   mapper: (e: unknown) => StreamError,
   options?: OpenOptions,
+  meter?: ByteMeter,
 ): SendStream {
-  const send = new WritableSendStream(stream, mapper, stream);
+  const send = new WritableSendStream(stream, mapper, stream, meter);
   if (options?.abandoned?.()) abandonOpen(send);
   if (options?.priority !== undefined) send.priority = options.priority;
   const initial = options?.initial;
@@ -65,6 +67,7 @@ export class QuicSession implements Session {
   readonly protocol: string;
   readonly url: URL | undefined;
   readonly remote: Deno.NetAddr;
+  readonly bytes: ByteMeter = { sent: 0, received: 0 };
   readonly caps: Capabilities;
   readonly closed: Promise<CloseInfo & { remote: boolean }>;
   readonly #conn: Deno.QuicConn;
@@ -113,7 +116,7 @@ export class QuicSession implements Session {
 
   async openUni(options?: OpenOptions): Promise<SendStream> {
     const stream = await this.#opener.open(options?.priority ?? 0, options?.cancel);
-    return wrapSend(stream, mapError, options);
+    return wrapSend(stream, mapError, options, this.bytes);
   }
 
   async openBi(options?: OpenOptions): Promise<BiStream> {
@@ -122,22 +125,22 @@ export class QuicSession implements Session {
       waitUntilAvailable: true,
     });
     return {
-      send: wrapSend(stream.writable, mapError, options),
-      recv: new ReadableRecvStream(stream.readable, mapError),
+      send: wrapSend(stream.writable, mapError, options, this.bytes),
+      recv: new ReadableRecvStream(stream.readable, mapError, undefined, this.bytes),
     };
   }
 
   async acceptUni(): Promise<RecvStream | null> {
     const stream = await nextIncoming(this.#uni);
-    return stream ? new ReadableRecvStream(stream, mapError) : null;
+    return stream ? new ReadableRecvStream(stream, mapError, undefined, this.bytes) : null;
   }
 
   async acceptBi(): Promise<BiStream | null> {
     const stream = await nextIncoming(this.#bidi);
     if (!stream) return null;
     return {
-      send: new WritableSendStream(stream.writable, mapError, stream.writable),
-      recv: new ReadableRecvStream(stream.readable, mapError),
+      send: new WritableSendStream(stream.writable, mapError, stream.writable, this.bytes),
+      recv: new ReadableRecvStream(stream.readable, mapError, undefined, this.bytes),
     };
   }
 

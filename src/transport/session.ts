@@ -84,8 +84,16 @@ export interface BiStream {
   readonly recv: RecvStream;
 }
 
+/** Bytes a session's streams carried, each way (the carrier's own framing aside). */
+export interface ByteMeter {
+  sent: number;
+  received: number;
+}
+
 export interface Session {
   readonly kind: TransportKind;
+  /** What its streams carried so far (for an auth server's `end` event); absent: not counted. */
+  readonly bytes?: ByteMeter;
   /** ALPN, `wt-protocol` or the WebSocket application protocol; "" when none was negotiated. */
   readonly protocol: string;
   /** The CONNECT or WebSocket URL (path = broadcast scope, query = token); undefined on raw QUIC. */

@@ -4,7 +4,13 @@
  *
  * @module
  */
-import { keptStreamError, type RecvStream, type SendStream, type StreamError } from "./session.ts";
+import {
+  type ByteMeter,
+  keptStreamError,
+  type RecvStream,
+  type SendStream,
+  type StreamError,
+} from "./session.ts";
 
 /** Turns a carrier's error into a StreamError. */
 export type ErrorMapper = (e: unknown) => StreamError;
@@ -14,6 +20,7 @@ export class WritableSendStream implements SendStream {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #order: { sendOrder: number } | undefined;
   readonly #mapError: ErrorMapper;
+  readonly #meter: ByteMeter | undefined;
   readonly closed: Promise<void>;
   #done = false;
 
@@ -21,10 +28,12 @@ export class WritableSendStream implements SendStream {
     writable: WritableStream<Uint8Array>,
     mapError: ErrorMapper,
     order?: { sendOrder: number },
+    meter?: ByteMeter,
   ) {
     this.#writer = writable.getWriter();
     this.#order = order;
     this.#mapError = mapError;
+    this.#meter = meter;
     this.closed = this.#writer.closed.then(() => {}, (e) => {
       throw mapError(e);
     });
@@ -42,6 +51,7 @@ export class WritableSendStream implements SendStream {
   async write(chunk: Uint8Array): Promise<void> {
     try {
       await this.#writer.write(chunk);
+      if (this.#meter) this.#meter.sent += chunk.length;
     } catch (e) {
       throw this.#mapError(e);
     }
@@ -80,11 +90,17 @@ export class ReadableRecvStream implements RecvStream {
   readonly #reader: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader;
   readonly #byob: boolean;
   readonly #mapError: ErrorMapper;
+  readonly #meter: ByteMeter | undefined;
   #prefix: Uint8Array | undefined;
   #size = MIN_READ;
 
-  /** `prefix`: bytes already read past a header, returned first. */
-  constructor(readable: ReadableStream<Uint8Array>, mapError: ErrorMapper, prefix?: Uint8Array) {
+  /** `prefix`: bytes already read past a header, returned first; `meter` counts what is read. */
+  constructor(
+    readable: ReadableStream<Uint8Array>,
+    mapError: ErrorMapper,
+    prefix?: Uint8Array,
+    meter?: ByteMeter,
+  ) {
     let byob: ReadableStreamBYOBReader | undefined;
     try {
       byob = readable.getReader({ mode: "byob" });
@@ -94,6 +110,7 @@ export class ReadableRecvStream implements RecvStream {
     this.#byob = byob !== undefined;
     this.#reader = byob ?? readable.getReader();
     this.#mapError = mapError;
+    this.#meter = meter;
     this.#prefix = prefix && prefix.length > 0 ? prefix : undefined;
   }
 
@@ -107,7 +124,9 @@ export class ReadableRecvStream implements RecvStream {
       if (!this.#byob) {
         const { value, done } = await (this.#reader as ReadableStreamDefaultReader<Uint8Array>)
           .read();
-        return done ? null : value;
+        if (done) return null;
+        if (this.#meter) this.#meter.received += value.length;
+        return value;
       }
       const size = this.#size;
       const { value, done } = await (this.#reader as ReadableStreamBYOBReader).read(
@@ -115,6 +134,7 @@ export class ReadableRecvStream implements RecvStream {
       );
       if (done || !value) return null;
       const n = value.byteLength;
+      if (this.#meter) this.#meter.received += n;
       if (n === size) this.#size = Math.min(MAX_READ, size * 2);
       else if (n < size / 4) this.#size = Math.max(MIN_READ, size / 2);
       return n < size / 2 ? value.slice() : value;

@@ -23,6 +23,7 @@ import { nextIncoming } from "./quic.ts";
 import {
   abandonOpen,
   type BiStream,
+  type ByteMeter,
   type Capabilities,
   type CloseInfo,
   type IncomingSession,
@@ -183,9 +184,9 @@ export interface UpgradeConnection {
 
 type SendOrdered = WritableStream<Uint8Array> & { sendOrder?: number };
 
-function sendStream(writable: SendOrdered, pacer: SendPacer): SendStream {
+function sendStream(writable: SendOrdered, pacer: SendPacer, meter: ByteMeter): SendStream {
   const order = "sendOrder" in writable ? (writable as { sendOrder: number }) : undefined;
-  return new PacedSendStream(new WritableSendStream(writable, mapError, order), pacer);
+  return new PacedSendStream(new WritableSendStream(writable, mapError, order, meter), pacer);
 }
 
 /** A QMux session over an accepted WebSocket. */
@@ -194,6 +195,7 @@ export class WebSocketSession implements Session {
   readonly protocol: string;
   readonly url: URL;
   readonly remote: Deno.NetAddr;
+  readonly bytes: ByteMeter = { sent: 0, received: 0 };
   readonly caps = WEBSOCKET_CAPS;
   readonly closed: Promise<CloseInfo & { remote: boolean }>;
   readonly #session: QmuxSession;
@@ -228,7 +230,7 @@ export class WebSocketSession implements Session {
     // No new stream while the carrier is backed up: a group dropped meanwhile never starts.
     await this.#pacer.room(options?.cancel);
     const writable = await this.#opener.open(options?.priority ?? 0, options?.cancel);
-    const send = sendStream(writable, this.#pacer);
+    const send = sendStream(writable, this.#pacer, this.bytes);
     if (options?.abandoned?.()) abandonOpen(send);
     if (options?.priority !== undefined) send.priority = options.priority;
     // Queued, not awaited: a stalled peer's flow control holds up the writes, not the open.
@@ -246,22 +248,22 @@ export class WebSocketSession implements Session {
     const stream = await this.#session.createBidirectionalStream({
       sendOrder: options?.priority ?? 0,
     });
-    const send = sendStream(stream.writable, this.#pacer);
+    const send = sendStream(stream.writable, this.#pacer, this.bytes);
     if (options?.initial?.length) send.write(options.initial).catch(() => {});
-    return { send, recv: new ReadableRecvStream(stream.readable, mapError) };
+    return { send, recv: new ReadableRecvStream(stream.readable, mapError, undefined, this.bytes) };
   }
 
   async acceptUni(): Promise<RecvStream | null> {
     const stream = await nextIncoming(this.#uni);
-    return stream ? new ReadableRecvStream(stream, mapError) : null;
+    return stream ? new ReadableRecvStream(stream, mapError, undefined, this.bytes) : null;
   }
 
   async acceptBi(): Promise<BiStream | null> {
     const stream = await nextIncoming(this.#bidi);
     return stream
       ? {
-        send: sendStream(stream.writable, this.#pacer),
-        recv: new ReadableRecvStream(stream.readable, mapError),
+        send: sendStream(stream.writable, this.#pacer, this.bytes),
+        recv: new ReadableRecvStream(stream.readable, mapError, undefined, this.bytes),
       }
       : null;
   }

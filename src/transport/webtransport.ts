@@ -37,6 +37,7 @@ import { AsyncQueue } from "./queue.ts";
 import {
   abandonOpen,
   type BiStream,
+  type ByteMeter,
   type Capabilities,
   type CloseInfo,
   type IncomingSession,
@@ -118,6 +119,7 @@ export class WebTransportSession implements Session {
   readonly protocol: string;
   readonly url: URL | undefined;
   readonly remote: Deno.NetAddr;
+  readonly bytes: ByteMeter = { sent: 0, received: 0 };
   readonly caps: Capabilities;
   readonly closed: Promise<CloseInfo & { remote: boolean }>;
   readonly id: number;
@@ -172,11 +174,16 @@ export class WebTransportSession implements Session {
   #deliver(stream: IncomingStream): void {
     if (this.#ended) return refuseStream(stream);
     if (stream.kind === "uni") {
-      this.#uni.push(new ReadableRecvStream(stream.readable, mapError, stream.rest));
+      this.#uni.push(new ReadableRecvStream(stream.readable, mapError, stream.rest, this.bytes));
     } else {
       this.#bidi.push({
-        send: new WritableSendStream(stream.stream.writable, mapError, stream.stream.writable),
-        recv: new ReadableRecvStream(stream.stream.readable, mapError, stream.rest),
+        send: new WritableSendStream(
+          stream.stream.writable,
+          mapError,
+          stream.stream.writable,
+          this.bytes,
+        ),
+        recv: new ReadableRecvStream(stream.stream.readable, mapError, stream.rest, this.bytes),
       });
     }
   }
@@ -241,7 +248,7 @@ export class WebTransportSession implements Session {
   async openUni(options?: OpenOptions): Promise<SendStream> {
     this.#opener ??= uniOpener(this.#h3.conn);
     const stream = await this.#opener.open(options?.priority ?? 0, options?.cancel);
-    const send = new WritableSendStream(stream, mapError, stream);
+    const send = new WritableSendStream(stream, mapError, stream, this.bytes);
     if (options?.abandoned?.()) abandonOpen(send);
     if (options?.priority !== undefined) send.priority = options.priority;
     // Queued, not awaited: a stalled peer's flow control holds up the writes, not the open.
@@ -256,10 +263,10 @@ export class WebTransportSession implements Session {
       sendOrder: options?.priority ?? 0,
       waitUntilAvailable: true,
     });
-    const send = new WritableSendStream(stream.writable, mapError, stream.writable);
+    const send = new WritableSendStream(stream.writable, mapError, stream.writable, this.bytes);
     if (options?.abandoned?.()) abandonOpen(send);
     send.write(joined(this.#prefixBidi, options?.initial)).catch(() => {});
-    return { send, recv: new ReadableRecvStream(stream.readable, mapError) };
+    return { send, recv: new ReadableRecvStream(stream.readable, mapError, undefined, this.bytes) };
   }
 
   acceptUni(): Promise<RecvStream | null> {
