@@ -2,9 +2,11 @@
  * The relay: config -> certificates -> endpoint (QUIC + HTTP on one port number) -> sessions.
  *
  * `Relay.load(config)` does everything that can fail on bad settings (certificates, keys, trust
- * roots), so `main.ts` can turn those failures into exit code 2 before anything listens; `start()`
- * binds the ports; `close()` stops it. Each session gets its view of the origin here: the cluster
- * policy's view for a cluster link (it presented the cluster token), a client's view otherwise.
+ * roots, access-control keys), so `main.ts` can turn those failures into exit code 2 before
+ * anything listens; `start()` binds the ports; `close()` stops it. Each session gets its scope
+ * here: access control admits it (before the upgrade where there is a URL, after SETUP on raw
+ * QUIC) and its grant wraps the cluster policy's view (a link's, for a session that presented the
+ * cluster token or whose grant names the cluster; a client's otherwise).
  *
  * @module
  */

@@ -266,6 +266,8 @@ Deno.test("the grant at the dialed path: narrowed under the root, named from abo
   throws(() => grantFromClaims(token, "/room/1234"), NoAccess);
   throws(() => grantFromClaims(token, "/other"), NoAccess);
   throws(() => grantFromClaims(claims("", [], ["demo/**"]), "/other"), NoAccess);
+  // A path with a `*` segment cannot be named by a pattern: nothing is granted there (upstream).
+  throws(() => grantFromClaims(claims("", [], ["**"]), "/a*b"), NoAccess);
   // A literal grant reached exactly: that broadcast and nothing below.
   const exact = grantFromClaims(claims("room", ["alice"], []), "/room/alice");
   ok(allows(exact.publish, "room/alice"));

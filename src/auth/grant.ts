@@ -45,7 +45,12 @@ export function allows(patterns: readonly Pattern[], path: string): boolean {
 
 /** Whether anything at or under the absolute `prefix` could be allowed by `patterns`. */
 export function reachesUnder(patterns: readonly Pattern[], prefix: string): boolean {
-  const subtree = Pattern.subtree(prefix);
+  let subtree: Pattern;
+  try {
+    subtree = Pattern.subtree(prefix);
+  } catch {
+    return false; // a path with a `*` segment cannot be named by a pattern, so nothing reaches it
+  }
   const internal = hasPrefix(prefix, INTERNAL_PREFIX);
   // Above `internal` (the relay's root) every valid pattern matches some non-internal path.
   return patterns.some((p) => (!internal || namesInternal(p)) && p.overlaps(subtree));
@@ -70,6 +75,10 @@ export class NoAccess extends Error {
 
 /** Places relative patterns beneath `root`, making them absolute. */
 function rooted(patterns: readonly Pattern[], root: string): Pattern[] {
+  if (root.split("/").some((segment) => segment.includes("*"))) {
+    // As upstream: a pattern cannot name such a path, so nothing can be granted there.
+    throw new NoAccess(`"${root}" has a "*" in a segment: nothing can be granted there`);
+  }
   try {
     return patterns.map((p) => p.rooted(root));
   } catch (e) {
