@@ -1,7 +1,8 @@
 /**
  * Access control end to end, with real peers: headless Chromium runs upstream's `@moq/net` 0.3.4
- * over WebTransport against a relay started with two `--auth-key` files (an ES256 key
- * `browser-es` and an EdDSA key `browser-ed`), with tokens signed here by `jose`.
+ * over WebTransport against a relay started with four `--auth-key` files (an ES256 key
+ * `browser-es`, an EdDSA key `browser-ed`, and an HS256 and an RS256 key for the third page's two
+ * sessions), with tokens signed here by `jose`.
  *
  * - A publisher page (ES256 token, root `room`, publish `alice`) announces `bob` (not granted),
  *   then `alice`, and writes groups once the relay subscribes to `alice`.
@@ -24,6 +25,7 @@
  */
 import { deepEqual, equal, ok } from "assert";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
+import { testKey } from "./support/tokens.ts";
 import { versionName } from "../src/codec/version.ts";
 import type { Relay } from "../src/relay.ts";
 import { fingerprintBytes, generateCertificate } from "../src/tls/certificate.ts";
@@ -370,6 +372,11 @@ Deno.test("access control with Chromium peers over WebTransport: tokens, grants 
       // The relay does not know this key; it claims the kid of one it does.
       signingKey("ES256", "browser-es"),
     ]);
+    // HS256 and RS256 keys too, for the third page's two sessions: every algorithm in a browser.
+    const [hs, rs] = await Promise.all([
+      testKey("HS256", "browser-hs"),
+      testKey("RS256", "browser-rs"),
+    ]);
     const esPath = `${dir}/browser-es.jwk`;
     const edPath = `${dir}/browser-ed.jwk`;
     await Deno.writeTextFile(esPath, JSON.stringify(es.jwk));
@@ -378,14 +385,23 @@ Deno.test("access control with Chromium peers over WebTransport: tokens, grants 
       edPath,
       btoa(JSON.stringify(ed.jwk)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""),
     );
-    relay = await startRelay(["--auth-key", esPath, "--auth-key", edPath]);
+    relay = await startRelay([
+      "--auth-key",
+      esPath,
+      "--auth-key",
+      edPath,
+      "--auth-key",
+      await hs.write(dir),
+      "--auth-key",
+      await rs.write(dir),
+    ]);
     const port = relay.addr.port;
     const exp = Math.floor(Date.now() / 1000) + 600;
     const token = {
       publisher: await es.sign({ root: "room", publish: ["alice"], exp, jti: "publisher" }),
       subscriber: await ed.sign({ root: "room", subscribe: ["**"], exp, jti: "subscriber" }),
-      otherA: await ed.sign({ root: "other", subscribe: ["**"], exp, jti: "other-a" }),
-      otherB: await es.sign({ root: "", subscribe: ["other/**"], exp, jti: "other-b" }),
+      otherA: await hs.sign({ root: "other", subscribe: ["**"], exp, jti: "other-a" }),
+      otherB: await rs.sign({ root: "", subscribe: ["other/**"], exp, jti: "other-b" }),
       feed: await es.sign({ root: "other", publish: ["feed"], exp, jti: "feed" }),
       rawGood: await ed.sign({ root: "room", subscribe: ["**"], exp, jti: "raw-good" }),
       rawForged: await stranger.sign({ root: "room", subscribe: ["**"], exp, jti: "raw-forged" }),
