@@ -129,3 +129,28 @@ Deno.test("with access control on, ?cluster= alone is no credential, and /stats 
     await viewer.close();
   }
 });
+
+Deno.test("each refusal is logged at info with its reason, never with the token", async () => {
+  await using relay = await startRelayProcess(["--auth-key", KEY]);
+  const expired = await fixture("k-es256.expired.jwt");
+  const key = await testKey("ES256", "k-es256"); // the right kid, the wrong key
+  const forged = await key.sign({ root: "demo", subscribe: ["**"] });
+  for (const token of [expired, forged]) {
+    const ws = await rawUpgrade(relay.port, ["qmux-01.moq-lite-05"], {
+      path: `/demo?jwt=${token}`,
+    });
+    ws.close();
+    equal(ws.status, 401);
+  }
+  await until(
+    "both refusals in the log",
+    () =>
+      /refused a WebSocket session .*401 the token has expired/.test(relay.log()) &&
+      /refused a WebSocket session .*401 bad signature/.test(relay.log()),
+  );
+  for (const token of [expired, forged]) {
+    for (const part of token.split(".")) {
+      ok(!relay.log().includes(part), "the log holds no part of a token");
+    }
+  }
+});
