@@ -50,7 +50,18 @@ async function main(args: string[]): Promise<void> {
     }
     setupLogging(command.config.log.level, command.config.log.format);
     relay = await Relay.load(command.config);
-    const stop = () => void relay.close().then(() => Deno.exit(0));
+    // The first signal drains (GOAWAY, then exit once the sessions left or at --drain-timeout);
+    // a second one exits at once.
+    const stop = () => {
+      if (relay.draining) {
+        logger("relay").warn("second signal: exiting now ({sessions} sessions open)", {
+          sessions: relay.sessions.size,
+        });
+        Deno.exit(0);
+      }
+      logger("relay").info("signal received: draining (signal again to exit at once)");
+      void relay.drain().then(() => Deno.exit(0));
+    };
     Deno.addSignalListener("SIGINT", stop);
     Deno.addSignalListener("SIGTERM", stop);
     relay.start();

@@ -23,6 +23,8 @@ import { DEFAULT_TRANSPORT_LIMITS } from "./transport/endpoint.ts";
 const DEFAULT_BIND = "[::]:4443";
 const DEFAULT_LOG_LEVEL: LogLevel = "info";
 const DEFAULT_LOG_FORMAT: LogFormat = "text";
+/** How long a drain waits for sessions, as upstream's default. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
 
 /** The program's version, from `deno.json`. */
 export const VERSION: string = denoJson.version;
@@ -81,6 +83,15 @@ export interface Config {
     publicSubscribe: string[];
   };
   log: { level: LogLevel; format: LogFormat };
+  /** Operations: the internal listener, and how a shutdown drains. */
+  ops: {
+    /** Where `/metrics` and `/health` are served, plain HTTP; absent: not served. */
+    internalListen: HostPort | undefined;
+    /** How long sessions may stay after the first SIGTERM/SIGINT before they are closed. */
+    drainTimeoutMs: number;
+    /** The URI sessions are sent to in their GOAWAY ("" means: reconnect here). */
+    goawayRedirect: string;
+  };
   cache: CacheLimits;
   /** Per-connection limits. */
   limits: {
@@ -148,6 +159,8 @@ const BOUNDS = {
   lagBytes: { unit: "size", min: 16 * 1024, max: MAX_GROUPS_IN_FLIGHT * MAX_GROUP_BYTES },
   /** The cache is swept once a second, so a shorter age is not kept to; a day is past live use. */
   cacheAge: { unit: "duration", min: 1000, max: 24 * 3_600_000 },
+  /** 0 closes sessions at once (no GOAWAY); past an hour a deploy would wait on stragglers. */
+  drain: { unit: "duration", min: 0, max: 3_600_000 },
 } as const satisfies Record<string, Bounds>;
 
 /**
@@ -302,6 +315,25 @@ const OPTIONS = {
     kind: "list",
     arg: "PATTERN",
     help: "broadcasts anyone may subscribe to without a token",
+  },
+  "internal-listen": {
+    kind: "string",
+    arg: "ADDR",
+    help: "serve /metrics (Prometheus) and /health on this address, plain HTTP (keep it private)",
+  },
+  "drain-timeout": {
+    kind: "string",
+    arg: "DURATION",
+    help: "on the first SIGTERM/SIGINT, how long sessions may stay after their GOAWAY " +
+      "(0: close at once); a second signal exits at once",
+    shown: formatDuration(DEFAULT_DRAIN_TIMEOUT_MS),
+    bounds: BOUNDS.drain,
+  },
+  "goaway-redirect": {
+    kind: "string",
+    arg: "URL",
+    help: "the URL sessions are sent to in their GOAWAY when the relay drains " +
+      "(default: none, reconnect to the same address)",
   },
   verbose: { kind: "count", short: "v", help: "more log output; repeatable", shown: "0" },
   quiet: { kind: "count", short: "q", help: "less log output; repeatable", shown: "0" },
@@ -721,11 +753,35 @@ function buildConfig(
       jwt: clusterJwt ? String(clusterJwt.value) : undefined,
     },
     auth: authConfig(pick, list),
+    ops: opsConfig(pick, quantity),
     log: { level, format },
     cache,
     limits,
     dev,
     configFile,
+  };
+}
+
+/** The operations settings, checked. */
+function opsConfig(
+  pick: (name: OptionName) => Sourced | undefined,
+  quantity: (name: OptionName, fallback: number) => number,
+): Config["ops"] {
+  const internal = pick("internal-listen");
+  const redirect = pick("goaway-redirect");
+  if (redirect) {
+    try {
+      new URL(String(redirect.value));
+    } catch {
+      throw new ConfigError(`${redirect.source}: "${redirect.value}" is not a URL`);
+    }
+  }
+  return {
+    internalListen: internal
+      ? parseHostPort(String(internal.value), internal.source, true)
+      : undefined,
+    drainTimeoutMs: quantity("drain-timeout", DEFAULT_DRAIN_TIMEOUT_MS),
+    goawayRedirect: redirect ? String(redirect.value) : "",
   };
 }
 

@@ -21,7 +21,13 @@ import { Cluster } from "./cluster/cluster.ts";
 import { ClusterPolicy } from "./cluster/policy.ts";
 import { chooseAlpn } from "./codec/version.ts";
 import { SessionCode } from "./codec/error.ts";
-import { type Config, withPort } from "./config.ts";
+import { type Config, VERSION, withPort } from "./config.ts";
+import { EventLoopLag } from "./ops/event_loop.ts";
+import { exposition } from "./ops/exposition.ts";
+import { type RefusalReason, relayMetrics } from "./ops/relay_metrics.ts";
+import { Traffic } from "./ops/traffic.ts";
+import { versionName } from "./codec/version.ts";
+import { type InternalServer, serveInternal } from "./web/internal.ts";
 import {
   DEFAULT_SESSION_LIMITS,
   randomHop,
@@ -41,6 +47,22 @@ import { serveWeb, type WebServer } from "./web/server.ts";
 import { ALPNS } from "./codec/version.ts";
 
 const log = logger("relay");
+/** One line per ended session: who, how, how long, what it moved, why it ended. */
+const access = logger("access");
+
+/** The status a refusal was answered with, as a metric's reason. */
+function refusalReason(status: number): RefusalReason {
+  switch (status) {
+    case 401:
+      return "unauthorized";
+    case 403:
+      return "forbidden";
+    case 502:
+      return "auth_unavailable";
+    default:
+      return "bad_request";
+  }
+}
 
 /**
  * Connections let in past --max-sessions: a client over the limit still completes its handshake
@@ -91,6 +113,23 @@ export class Relay implements AsyncDisposable {
   /** Sessions being accepted (counted against --max-sessions before they are tracked). */
   #accepting = 0;
   #enforcer: ReturnType<typeof setInterval> | undefined;
+  /** What ended sessions moved (open ones are read from the sessions themselves). */
+  readonly #retired = new Traffic();
+  #sessionsOpened = 0;
+  #sessionsClosed = 0;
+  readonly #refused: Record<RefusalReason, number> = {
+    unauthorized: 0,
+    forbidden: 0,
+    auth_unavailable: 0,
+    too_many_sessions: 0,
+    draining: 0,
+    bad_request: 0,
+  };
+  readonly #loop = new EventLoopLag();
+  readonly #startedAt = Date.now();
+  #internal: InternalServer | undefined;
+  /** Set once a drain began: new sessions are refused, /health says so. */
+  #drain: { started: number; done: Promise<void> } | undefined;
   #cluster: Cluster | undefined;
   #endpoint: Endpoint | undefined;
   #web: WebServer | undefined;
@@ -168,6 +207,7 @@ export class Relay implements AsyncDisposable {
       log: sessionLog,
     });
     if (!admission.ok) {
+      if (request.transport.kind !== "http") this.#refused[refusalReason(admission.status)]++;
       return { refused: `unauthorized: ${admission.reason}`, status: admission.status };
     }
     const { grant } = admission.lease;
@@ -272,6 +312,11 @@ export class Relay implements AsyncDisposable {
     return this.#endpoint.addr;
   }
 
+  /** The internal listener's address (`--internal-listen`), once started. */
+  get internalAddr(): Deno.NetAddr | undefined {
+    return this.#internal?.addr;
+  }
+
   /** Binds UDP and TCP on the configured port number and starts serving. */
   start(): void {
     const { config } = this;
@@ -301,6 +346,7 @@ export class Relay implements AsyncDisposable {
           fingerprint: () => this.certificates.primary.fingerprint,
           offer: (incoming) => quic.offer(incoming),
           stats: () => this.stats(),
+          draining: () => this.draining,
           statsRefusal: (url, remote) => this.#statsRefusal(url, remote),
           announced: (prefix, url, remote) => this.#announced(prefix, url, remote),
         }),
@@ -319,6 +365,13 @@ export class Relay implements AsyncDisposable {
       address,
       http: this.#web.secure ? "HTTPS" : "HTTP",
     });
+    if (config.ops.internalListen) {
+      this.#internal = serveInternal(config.ops.internalListen, {
+        metrics: () => this.metrics(),
+        health: () => this.#drain ? { status: 503, body: "draining" } : { status: 200, body: "ok" },
+      });
+    }
+    this.#loop.start();
     this.#enforcer = setInterval(() => this.context.budget.enforce(), 1000);
     Deno.unrefTimer(this.#enforcer);
     this.#acceptLoop = this.#accept(endpoint);
@@ -371,14 +424,132 @@ export class Relay implements AsyncDisposable {
     }
   }
 
-  /** Counts a session with the relay's own for its lifetime. */
+  /** Counts a session with the relay's own for its lifetime; its end is one access-log line. */
   async #track(session: MoqSession): Promise<void> {
     this.#sessions.add(session);
+    this.#sessionsOpened++;
     try {
       await session.run();
     } finally {
       this.#sessions.delete(session);
+      this.#sessionsClosed++;
+      void session.transport.closed.then((closed) => {
+        this.#logEnd(session, closed);
+        session.retireTraffic(this.#retired);
+      });
     }
+  }
+
+  #logEnd(session: MoqSession, closed: { code: number; reason: string; remote: boolean }): void {
+    const { remote, kind, bytes } = session.transport;
+    const t = session.traffic;
+    access.info(
+      "{remote} {transport} {version} /{path} {durationMs} ms, in {framesIn} frames " +
+        "{bytesIn} B, out {framesOut} frames {bytesOut} B: {reason}",
+      {
+        remote: formatAddress(remote.hostname, remote.port),
+        transport: kind,
+        version: versionName(session.version),
+        path: session.root,
+        durationMs: Date.now() - session.started,
+        framesIn: t.in.frames,
+        bytesIn: bytes?.received ?? 0,
+        framesOut: t.out.frames,
+        bytesOut: bytes?.sent ?? 0,
+        mediaBytesIn: t.in.bytes,
+        mediaBytesOut: t.out.bytes,
+        closedBy: closed.remote ? "peer" : "relay",
+        code: closed.code,
+        reason: closed.reason || (closed.remote ? "closed by the peer" : "closed"),
+        link: session.publisher !== undefined && this.#links.has(session.view),
+      },
+    );
+  }
+
+  /** Every metric, in the Prometheus text format (`GET /metrics` on the internal listener). */
+  metrics(): string {
+    const traffic = new Traffic();
+    traffic.add(this.#retired);
+    let served = 0;
+    let upstream = 0;
+    const open = [];
+    for (const s of this.#sessions) {
+      traffic.add(s.traffic);
+      served += s.publisher?.subscriptions ?? 0;
+      upstream += s.subscriber?.size ?? 0;
+      open.push({
+        transport: s.transport.kind,
+        version: versionName(s.version),
+        link: s.publisher !== undefined && this.#links.has(s.view),
+      });
+    }
+    return exposition(relayMetrics({
+      version: VERSION,
+      startedAt: this.#startedAt,
+      traffic,
+      sessionsOpened: this.#sessionsOpened,
+      sessionsClosed: this.#sessionsClosed,
+      sessions: open,
+      refused: this.#refused,
+      broadcasts: this.context.origin.size,
+      subscriptions: { served, upstream },
+      cacheBytes: this.context.budget.bytes,
+      cacheGroups: this.context.budget.groups,
+      clusterMembers: this.#cluster?.members.length ?? 0,
+      httpConnections: this.#web?.connections ?? 0,
+      draining: this.#drain ? this.#clients().length : 0,
+      memory: Deno.memoryUsage(),
+      loop: this.#loop,
+    }));
+  }
+
+  /** Sessions of clients (not cluster links): the ones a drain waits for. */
+  #clients(): MoqSession[] {
+    return [...this.#sessions].filter((s) =>
+      !(s.publisher !== undefined && this.#links.has(s.view))
+    );
+  }
+
+  /** Whether a drain has begun. */
+  get draining(): boolean {
+    return this.#drain !== undefined;
+  }
+
+  /**
+   * Drains the relay (the first SIGTERM or SIGINT): new sessions are refused (503) and /health
+   * says 503 "draining"; a cluster node withdraws its membership record first, so other relays
+   * stop routing here; every session gets a GOAWAY (`--goaway-redirect` as its URI, where the
+   * version has one); once every client has left, or after `--drain-timeout`, the rest are
+   * closed and the relay stops. Resolves when it has stopped; calling it again waits for the
+   * same drain.
+   */
+  drain(): Promise<void> {
+    if (this.#drain) return this.#drain.done;
+    const started = Date.now();
+    const { drainTimeoutMs, goawayRedirect } = this.config.ops;
+    const done = (async () => {
+      this.#cluster?.leave();
+      const clients = this.#clients();
+      log.info("draining: {sessions} sessions sent GOAWAY, {timeout} ms to leave", {
+        sessions: clients.length,
+        timeout: drainTimeoutMs,
+      });
+      if (drainTimeoutMs > 0) {
+        await Promise.all([...this.#sessions].map((s) => s.sendGoaway(goawayRedirect)));
+        const deadline = started + drainTimeoutMs;
+        while (this.#clients().length > 0 && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, Math.min(50, deadline - Date.now())));
+        }
+      }
+      const left = this.#clients().length;
+      if (left > 0) {
+        log.warn("drain timeout: closing {sessions} sessions still open", { sessions: left });
+      }
+      log.info("drained in {ms} ms", { ms: Date.now() - started });
+      await this.close();
+    })();
+    this.#drain = { started, done };
+    return done;
   }
 
   /** What /stats reports: sessions, routes, cache. */
@@ -415,13 +586,19 @@ export class Relay implements AsyncDisposable {
   }
 
   async #serve(incoming: IncomingSession): Promise<void> {
+    if (this.#drain) {
+      this.#refused.draining++;
+      return await incoming.reject(503, "the relay is shutting down");
+    }
     // Every session holds memory (about 160 KiB idle): past the limit, refuse rather than grow.
     const limit = this.config.limits.maxSessions;
     if (this.#sessions.size + this.#accepting >= limit) {
+      this.#refused.too_many_sessions++;
       return await incoming.reject(503, "too many sessions");
     }
     // The path names the session's root; one that is not a path is refused before anything.
     if (incoming.url && !isPercentEncoded(incoming.url.pathname)) {
+      this.#refused.bad_request++;
       return await incoming.reject(400, "the path is not valid percent-encoding");
     }
     this.#accepting++;
@@ -438,7 +615,10 @@ export class Relay implements AsyncDisposable {
           path: normalizePath(decodeURIComponent(url.pathname)),
           log: log.with({ remote: formatAddress(incoming.remote.hostname, incoming.remote.port) }),
         });
-        if (!admission.ok) return await incoming.reject(admission.status, admission.reason);
+        if (!admission.ok) {
+          this.#refused[refusalReason(admission.status)]++;
+          return await incoming.reject(admission.status, admission.reason);
+        }
       }
       transport = await incoming.accept(protocol);
     } catch (e) {
@@ -461,6 +641,8 @@ export class Relay implements AsyncDisposable {
   /** Stops listening and closes every session. */
   async close(): Promise<void> {
     clearInterval(this.#enforcer);
+    this.#loop.stop();
+    await this.#internal?.shutdown();
     await this.#cluster?.close();
     this.certificates[Symbol.dispose]();
     await Promise.allSettled(

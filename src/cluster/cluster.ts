@@ -270,6 +270,15 @@ export class Cluster {
     return [...this.#links.keys()];
   }
 
+  /**
+   * Stops routing others here (a drain): withdraws this relay's membership record, so the other
+   * relays stop dialing it; the links stay up while their sessions leave.
+   */
+  leave(): void {
+    this.#withdrawSelf?.();
+    this.#withdrawSelf = undefined;
+  }
+
   async close(): Promise<void> {
     this.#stopWatch?.();
     this.#withdrawSelf?.();

@@ -8,6 +8,7 @@ import type { CacheBudget } from "../cache/budget.ts";
 import type { OriginView } from "../cache/view.ts";
 import type { Version } from "../codec/version.ts";
 import type { Logger } from "../log.ts";
+import type { Traffic } from "../ops/traffic.ts";
 import type { BiStream, Session } from "../transport/session.ts";
 import type { SessionLimits } from "./context.ts";
 
@@ -23,6 +24,8 @@ export interface Peer {
   /** The peer's hop id from its lite-05+ SETUP, if it gave one. */
   readonly peerHop: bigint | undefined;
   readonly log: Logger;
+  /** What the session moved (counters read by metrics and the access log). */
+  readonly traffic: Traffic;
   /** Aborted once the session is over. */
   readonly signal: AbortSignal;
   /** Ends the session with a protocol violation (or another session code). */

@@ -13,9 +13,12 @@ import type { Lease } from "../auth/lease.ts";
 import type { CacheBudget } from "../cache/budget.ts";
 import type { OriginView } from "../cache/view.ts";
 import {
+  BidiType,
   decodeBidiType,
   decodeGoaway,
   decodeUniType,
+  encodeGoaway,
+  hasGoaway,
   hasTrackStream,
   normalizePath,
   ProtocolError,
@@ -27,11 +30,13 @@ import {
   versionName,
 } from "../codec/mod.ts";
 import { type Logger, logger, peerFault } from "../log.ts";
+import { Traffic } from "../ops/traffic.ts";
+import { concatBytes } from "../bytes/concat.ts";
+import { CONTROL_PRIORITY, type Peer } from "./peer.ts";
 import type { BiStream, RecvStream, Session } from "../transport/session.ts";
 import { StreamError } from "../transport/session.ts";
 import type { SessionContext, SessionLimits } from "./context.ts";
 import { aborted } from "./abort.ts";
-import type { Peer } from "./peer.ts";
 import { Publisher } from "./publisher/publisher.ts";
 import { MessageReader } from "./reader.ts";
 import { type Negotiated, SetupExchange } from "./setup.ts";
@@ -67,6 +72,9 @@ export class MoqSession implements Peer {
   peerHop: bigint | undefined;
   /** The session's root: every path on the wire is relative to it. */
   root = "";
+  #traffic = new Traffic();
+  /** When the session began (ms since the epoch), for its access-log line. */
+  readonly started = Date.now();
   readonly #ctx: SessionContext;
   readonly #options: SessionOptions;
   readonly #done = new AbortController();
@@ -75,6 +83,9 @@ export class MoqSession implements Peer {
   #publisher: Publisher | undefined;
   #subscriber: Subscriber | undefined;
   #closing = false;
+  /** The URI of the peer's GOAWAY, once one came ("" means: reconnect to the same place). */
+  goawayReceived: string | undefined;
+  readonly #goaway = Promise.withResolvers<string>();
 
   constructor(transport: Session, ctx: SessionContext, options: SessionOptions) {
     this.transport = transport;
@@ -94,6 +105,45 @@ export class MoqSession implements Peer {
 
   get signal(): AbortSignal {
     return this.#done.signal;
+  }
+
+  /** What the session moved (until retired, see {@link retireTraffic}). */
+  get traffic(): Traffic {
+    return this.#traffic;
+  }
+
+  /**
+   * The session is over: its totals join `into` (the relay's), and whatever its last streams
+   * still count from now on goes there too, so no count is lost or counted twice.
+   */
+  retireTraffic(into: Traffic): void {
+    if (this.#traffic === into) return;
+    into.add(this.#traffic);
+    this.#traffic = into;
+  }
+
+  /** Settles with the URI of the peer's GOAWAY, if it sends one. */
+  get goaway(): Promise<string> {
+    return this.#goaway.promise;
+  }
+
+  /**
+   * Tells the peer this relay is going away (lite-04+: a GOAWAY stream; `uri` is where to
+   * reconnect, "" for the same place). False when the version has no GOAWAY or it could not go.
+   */
+  async sendGoaway(uri: string): Promise<boolean> {
+    if (!this.#subscriber || !hasGoaway(this.version) || this.#closing) return false;
+    try {
+      const stream = await this.transport.openBi({
+        priority: CONTROL_PRIORITY,
+        initial: concatBytes([Uint8Array.of(BidiType.Goaway), encodeGoaway({ uri })]),
+      });
+      await stream.send.close();
+      stream.recv.stop(StreamCode.Cancel);
+      return true;
+    } catch {
+      return false; // the session ended meanwhile
+    }
   }
 
   get view(): OriginView {
@@ -270,6 +320,8 @@ export class MoqSession implements Peer {
       case "goaway": {
         const goaway = await reader.read(decodeGoaway);
         this.log.info("peer sent GOAWAY {uri}", { uri: goaway?.uri ?? "" });
+        this.goawayReceived = goaway?.uri ?? "";
+        this.#goaway.resolve(this.goawayReceived);
         return;
       }
       case "setup":

@@ -33,6 +33,8 @@ export interface WebOptions {
   offer: (incoming: IncomingSession) => void;
   /** Extra facts for /health. */
   health?: () => Record<string, unknown>;
+  /** While true /health answers 503 "draining" (the relay is shutting down). */
+  draining?: () => boolean;
   /** What /stats reports. */
   stats?: () => Record<string, unknown>;
   /** Whether /stats may be shown to this request: undefined when it may, else the status. */
@@ -122,6 +124,9 @@ function routes(options: WebOptions): Handler {
               )
           );
       case "/health":
+        if (options.draining?.()) {
+          return text(JSON.stringify({ status: "draining" }) + "\n", 503, "application/json");
+        }
         return text(
           JSON.stringify({ status: "ok", ...options.health?.() }) + "\n",
           200,

@@ -17,6 +17,10 @@ export interface RelayProcess extends AsyncDisposable {
   stats(query?: string): Promise<RelayStats>;
   /** Kills the process without warning (a crash). */
   kill(): Promise<void>;
+  /** Sends the process a signal (SIGTERM drains, SIGHUP reloads certificates). */
+  signal(signal: Deno.Signal): void;
+  /** Settles when the process exits, with its status. */
+  exited(): Promise<Deno.CommandStatus>;
   /** Starts it again with the same arguments on the same port. */
   restart(): Promise<void>;
   /** The last lines it logged. */
@@ -98,6 +102,9 @@ export async function startRelayProcess(
     "--tls-generate",
     host,
     "--tls-disable-verify",
+    // A test's relay drains briefly when disposed (SIGTERM); a test may ask for longer.
+    "--drain-timeout",
+    "1s",
     ...args,
   ];
   let child: Deno.ChildProcess | undefined;
@@ -168,6 +175,15 @@ export async function startRelayProcess(
     stats: async (query = "") =>
       await (await fetch(`http://${address}/stats${query}`)).json() as RelayStats,
     kill: () => stop("SIGKILL"),
+    signal(signal) {
+      child?.kill(signal);
+    },
+    async exited() {
+      if (!child) throw new Error("the relay is not running");
+      const status = await child.status;
+      await pump;
+      return status;
+    },
     async restart() {
       await stop("SIGKILL");
       tail = "";

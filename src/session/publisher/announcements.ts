@@ -117,6 +117,9 @@ class AnnounceFeed {
 
   stop(): void {
     this.#stopped = true;
+    // What the stream showed ends with it.
+    this.#peer.traffic.served.announcesEnded += this.#shown.size;
+    this.#shown.clear();
     this.#wake?.();
   }
 
@@ -138,6 +141,7 @@ class AnnounceFeed {
         bytes += suffix.length + 2;
         this.#shown.set(suffix, 0n);
       }
+      this.#peer.traffic.served.announcesStarted += suffixes.length;
       rest = initial.slice(suffixes.length);
       this.#queue(encodeAnnounceInit({ suffixes }));
     } else if (hasAnnounceOk(version)) {
@@ -192,6 +196,7 @@ class AnnounceFeed {
     const known = this.#shown.get(suffix);
     if (known === undefined) {
       this.#shown.set(suffix, this.#nextId++);
+      this.#peer.traffic.served.announcesStarted++;
       return this.#send({ kind: "active", suffix, hops, cost: ZERO_COST });
     }
     // A new route for a path already shown.
@@ -207,6 +212,7 @@ class AnnounceFeed {
     const id = this.#shown.get(suffix);
     if (id === undefined) return;
     this.#shown.delete(suffix);
+    this.#peer.traffic.served.announcesEnded++;
     this.#send(
       hasAnnounceId(this.#peer.version) ? { kind: "end", id } : { kind: "ended", suffix, hops: [] },
     );

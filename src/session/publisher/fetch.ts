@@ -20,6 +20,7 @@ export async function serveFetch(
 ): Promise<void> {
   const request = await reader.read((b, o) => decodeFetch(b, peer.version, o));
   if (!request) return endedBeforeRequest(stream);
+  peer.traffic.served.fetches++;
   const route = peer.view.route(request.broadcast);
   if (!route) return stream.send.reset(StreamCode.NotFound);
   // Only what is cached can be fetched: a track nobody holds is not subscribed for it.

@@ -11,6 +11,7 @@
  */
 import type { Group } from "../../cache/group.ts";
 import { encodeGroupHeader, StreamCode, UniType, type Version } from "../../codec/mod.ts";
+import type { Traffic } from "../../ops/traffic.ts";
 import type { SendStream, Session } from "../../transport/session.ts";
 import { Cancellation } from "../abort.ts";
 import { frameHeader, wireFrame } from "./frames.ts";
@@ -25,6 +26,7 @@ const ABANDON_GRACE_MS = 500;
 /** What a group stream needs from the subscription it belongs to. */
 export interface GroupTarget {
   readonly transport: Session;
+  readonly traffic: Traffic;
   readonly version: Version;
   readonly subscribeId: bigint;
   /** Whether the peer has ended the subscription. */
@@ -99,6 +101,7 @@ export class GroupDelivery {
     try {
       const ending = await this.#writeFrames(stream, next);
       if (ending === "whole") {
+        this.#target.traffic.out.groups++;
         this.#ended = true;
         void stream.close().catch(() => {});
       } else {
@@ -132,7 +135,10 @@ export class GroupDelivery {
       cancel: this.#dropped,
       abandoned: () => this.#stopped() || this.group.aborted,
     });
-    if (first && firstBytes) this.#written += first.size;
+    if (first && firstBytes) {
+      this.#written += first.size;
+      this.#sentFrame(first.size);
+    }
     return [stream, firstBytes ? 1 : 0];
   }
 
@@ -166,7 +172,7 @@ export class GroupDelivery {
     if (whole) {
       await this.#write(stream, whole, "boundary");
       this.#written += frame.size;
-      return;
+      return this.#sentFrame(frame.size);
     }
     await this.#write(
       stream,
@@ -186,12 +192,18 @@ export class GroupDelivery {
         await this.#write(stream, bytes, sent >= frame.size ? "boundary" : "inside");
         this.#written += bytes.length;
       }
-      if (frame.received >= frame.size) return;
+      if (frame.received >= frame.size) return this.#sentFrame(frame.size);
       // Mid-frame the group cannot end cleanly: an upstream loss truncates it here.
       if (group.aborted) return;
       await this.#cut.race(group.changed());
       if (this.#cut.cancelled) throw new Cut();
     }
+  }
+
+  #sentFrame(bytes: number): void {
+    const out = this.#target.traffic.out;
+    out.frames++;
+    out.bytes += bytes;
   }
 
   /** A write that gives up once the group is cut (a stuck write cannot be aborted in Deno). */

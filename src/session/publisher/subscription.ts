@@ -68,6 +68,7 @@ export async function serveSubscription(
   const route = peer.view.route(sub.broadcast);
   if (!route) return refuse("no such broadcast");
   state.subscriptions++;
+  peer.traffic.served.subscriptionsOpened++;
   const lease = route.broadcast.subscribe(sub.track, {
     priority: sub.priority,
     maxLatency: sub.maxLatency,
@@ -76,6 +77,7 @@ export async function serveSubscription(
     await new Subscription(peer, state.order, sub, lease, writer).run(reader);
   } finally {
     state.subscriptions--;
+    peer.traffic.served.subscriptionsClosed++;
     lease.release();
   }
 }
@@ -114,6 +116,10 @@ class Subscription implements GroupTarget {
 
   get transport() {
     return this.#peer.transport;
+  }
+
+  get traffic() {
+    return this.#peer.traffic;
   }
 
   get version() {
@@ -245,7 +251,10 @@ class Subscription implements GroupTarget {
     }
     this.#dropLaggards(group);
     // The peer has too many of our streams open: skip this group rather than queue it.
-    if (this.#order.size >= this.#peer.limits.maxGroupStreams) return;
+    if (this.#order.size >= this.#peer.limits.maxGroupStreams) {
+      this.#peer.traffic.dropped.streams++;
+      return;
+    }
     const delivery = new GroupDelivery(this, group, this.#order.take(this.#priority));
     this.#deliveries.add(delivery);
     void delivery.done.finally(() => this.#deliveries.delete(delivery));
@@ -265,7 +274,16 @@ class Subscription implements GroupTarget {
       const tooOld = newest.created - d.group.created > budget && lag > 0;
       // Counting the new group, at most MAX_GROUPS_IN_FLIGHT stay in flight.
       const tooMany = i + 1 >= MAX_GROUPS_IN_FLIGHT;
-      if (tooOld || tooMany || lagBytes > limits.maxLagBytes) d.abandon();
+      const reason = tooOld
+        ? "latency"
+        : tooMany
+        ? "in_flight"
+        : lagBytes > limits.maxLagBytes
+        ? "lag_bytes"
+        : undefined;
+      if (!reason) return;
+      this.#peer.traffic.dropped[reason]++;
+      d.abandon();
     });
   }
 
@@ -276,7 +294,13 @@ class Subscription implements GroupTarget {
     return this.#track.onDatagram((datagram: Datagram) => {
       const bytes = encodeDatagram({ subscribeId: this.#sub.id, ...datagram });
       // Too large for this hop: dropped, as upstream does (there is no stream fallback).
-      if (bytes.length <= transport.maxDatagramSize) transport.sendDatagram(bytes);
+      if (bytes.length > transport.maxDatagramSize) return;
+      transport.sendDatagram(bytes);
+      const out = this.#peer.traffic.out;
+      out.datagrams++;
+      out.groups++;
+      out.frames++;
+      out.bytes += datagram.payload.length;
     });
   }
 

@@ -67,6 +67,7 @@ export async function takeAnnouncements(
     const route = routes.get(path);
     if (!route) return;
     routes.delete(path);
+    peer.traffic.made.announcesEnded++;
     listing.active = routes.size;
     route.withdraw();
     route.broadcast.close();
@@ -99,6 +100,7 @@ export async function takeAnnouncements(
       return;
     }
     existing?.withdraw();
+    if (!existing) peer.traffic.made.announcesStarted++;
     routes.set(path, { broadcast, withdraw: withdrawView });
     listing.active = routes.size;
     peer.log.debug("announced {path}", { path: peer.view.absolute(path) });

@@ -55,8 +55,11 @@ export async function readGroup(
         left -= chunk.length;
         group.appendChunk(frame, chunk);
       }
+      peer.traffic.in.frames++;
+      peer.traffic.in.bytes += h.size;
     }
     group.finish();
+    peer.traffic.in.groups++;
   } catch (e) {
     group.abort();
     throw e;

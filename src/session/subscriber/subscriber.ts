@@ -97,7 +97,14 @@ export class Subscriber {
         throw e;
       }
       const { subscribeId, ...rest } = datagram;
-      this.#subscriptions.get(subscribeId)?.track.pushDatagram(rest);
+      const sub = this.#subscriptions.get(subscribeId);
+      if (!sub) continue;
+      const counted = peer.traffic.in;
+      counted.datagrams++;
+      counted.groups++;
+      counted.frames++;
+      counted.bytes += rest.payload.length;
+      sub.track.pushDatagram(rest);
     }
   }
 

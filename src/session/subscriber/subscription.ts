@@ -34,6 +34,13 @@ export function subscribeUpstream(
   const version = peer.version;
   let writer: SerialWriter | undefined;
   let closed = false;
+  peer.traffic.made.subscriptionsOpened++;
+  let counted = false;
+  const finished = () => {
+    if (!counted) peer.traffic.made.subscriptionsClosed++;
+    counted = true;
+    ended();
+  };
 
   const run = async () => {
     if (hasTrackStream(version)) void fetchProperties(peer, path, track);
@@ -83,7 +90,7 @@ export function subscribeUpstream(
     track.end(String(e));
   }).finally(() => {
     // Groups already in flight may still land; forget the id once the track is over.
-    if (closed || track.ended) ended();
+    if (closed || track.ended) finished();
   });
 
   return {
@@ -102,7 +109,7 @@ export function subscribeUpstream(
     close: () => {
       if (closed) return;
       closed = true;
-      ended();
+      finished();
       void writer?.close();
     },
   };
