@@ -535,9 +535,17 @@ export class Relay implements AsyncDisposable {
         timeout: drainTimeoutMs,
       });
       if (drainTimeoutMs > 0) {
-        await Promise.all([...this.#sessions].map((s) => s.sendGoaway(goawayRedirect)));
+        // A session still in its setup gets its GOAWAY once it has a version to send it in.
+        const told = new WeakSet<MoqSession>();
+        const tell = () => {
+          for (const s of this.#sessions) {
+            if (told.has(s) || s.publisher === undefined) continue;
+            told.add(s);
+            void s.sendGoaway(goawayRedirect);
+          }
+        };
         const deadline = started + drainTimeoutMs;
-        while (this.#clients().length > 0 && Date.now() < deadline) {
+        for (tell(); this.#clients().length > 0 && Date.now() < deadline; tell()) {
           await new Promise((r) => setTimeout(r, Math.min(50, deadline - Date.now())));
         }
       }
