@@ -177,3 +177,33 @@ Deno.test("a draining cluster node withdraws its record first; viewers elsewhere
     for (const c of [publisher, onB, onRoot, onA]) await c.close().catch(() => {});
   }
 });
+
+Deno.test("access log: one line per session when it ends, as JSON with --log-format json", async () => {
+  await using relay = await startRelayProcess(["--log-format", "json"]);
+  const publisher = await clientOf(relay);
+  const viewer = await clientOf(relay);
+  const source = publisher.publish("show");
+  await viewer.announced("show", 5000);
+  const groups = viewer.subscribe("show", "video");
+  const first = groups.next();
+  let seq = 0;
+  const timer = setInterval(() => source.writeGroup("video", seq++, [text("12345")]), 50);
+  await first;
+  clearInterval(timer);
+  await groups.return(undefined);
+  await viewer.close();
+  const lines = () =>
+    relay.log().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l))
+      .filter((r) => r.logger === "moq-relay.access");
+  await until("the viewer's access line", () => lines().length >= 1);
+  const line = lines()[0];
+  for (const key of ["remote", "transport", "version", "path", "durationMs", "reason"]) {
+    ok(key in line, `${key} in ${JSON.stringify(line)}`);
+  }
+  equal(line.transport, "webtransport");
+  equal(line.version, "moq-lite-06");
+  ok(line.framesOut >= 1 && line.mediaBytesOut >= 5, "what it sent the viewer");
+  ok(line.bytesIn > 0 && line.bytesOut > 0, "bytes on its streams both ways");
+  equal(line.closedBy, "peer");
+  await publisher.close();
+});

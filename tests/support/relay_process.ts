@@ -5,7 +5,7 @@
  */
 const main = new URL("../../main.ts", import.meta.url).pathname;
 /** The relay's start-up line, with the port it bound. */
-const LISTENING = /listening on (?:\[[^\]]*\]|[^\s:]+):(\d+) /;
+const LISTENING = /listening on \\?"?(?:\[[^\]]*\]|[^\s:"\\]+):(\d+)\b/; // text or JSON
 
 export interface RelayProcess extends AsyncDisposable {
   readonly port: number;
