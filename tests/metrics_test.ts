@@ -101,6 +101,7 @@ Deno.test("metrics follow @moq/net sessions, subscriptions and media, with upstr
     );
     ok((samples.get(role("announces_started_total", "publisher")) ?? 0) >= 2, "shown to viewers");
     equal(samples.get('moq_relay_sessions_opened_total{tier=""}'), 3);
+    equal(samples.get(role("viewers_opened_total", "publisher")), 2, "one broadcast, two viewers");
     equal(samples.get('moq_relay_sessions{transport="websocket",version="moq-lite-05"}'), 2);
     equal(samples.get('moq_relay_sessions{transport="websocket",version="moq-lite-04"}'), 1);
     equal(samples.get('moq_relay_subscriptions{role="publisher"}'), 2);
@@ -122,6 +123,7 @@ Deno.test("metrics follow @moq/net sessions, subscriptions and media, with upstr
     );
     const after = (await scrape(relay)).samples;
     equal(after.get(role("subscriptions_closed_total", "publisher")), 2);
+    equal(after.get(role("viewers_closed_total", "publisher")), 2);
     equal(after.get(role("bytes_total", "publisher")), 2 * 3 * 1234, "kept after they left");
     equal(after.get('moq_relay_sessions{transport="websocket",version="moq-lite-04"}'), undefined);
     equal(after.get('moq_relay_sessions{transport="websocket",version="moq-lite-05"}'), 1);

@@ -124,6 +124,16 @@ export function relayMetrics(s: RelaySnapshot): MetricFamily[] {
       "Track subscriptions closed; subtract from opened for live subscriptions.",
       requests("subscriptionsClosed")(t),
     ),
+    counter(
+      "moq_relay_viewers_opened_total",
+      "Distinct (broadcast, session) subscriptions opened.",
+      [{ labels: { tier: TIER, role: "publisher" }, value: t.served.viewersOpened }],
+    ),
+    counter(
+      "moq_relay_viewers_closed_total",
+      "Distinct (broadcast, session) subscriptions closed; subtract from opened for live viewers.",
+      [{ labels: { tier: TIER, role: "publisher" }, value: t.served.viewersClosed }],
+    ),
     counter("moq_relay_sessions_opened_total", "Connected sessions opened.", [
       { labels: { tier: TIER }, value: s.sessionsOpened },
     ]),

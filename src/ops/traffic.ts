@@ -28,6 +28,9 @@ export interface RequestCount {
   announcesEnded: number;
   subscriptionsOpened: number;
   subscriptionsClosed: number;
+  /** Distinct broadcasts subscribed to, per session (upstream's "viewers"). */
+  viewersOpened: number;
+  viewersClosed: number;
   fetches: number;
 }
 
@@ -41,6 +44,8 @@ function requests(): RequestCount {
     announcesEnded: 0,
     subscriptionsOpened: 0,
     subscriptionsClosed: 0,
+    viewersOpened: 0,
+    viewersClosed: 0,
     fetches: 0,
   };
 }
@@ -71,6 +76,8 @@ export class Traffic {
         "announcesEnded",
         "subscriptionsOpened",
         "subscriptionsClosed",
+        "viewersOpened",
+        "viewersClosed",
         "fetches",
       ] as const
     ) {

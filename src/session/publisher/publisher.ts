@@ -23,6 +23,7 @@ export class Publisher implements PublisherState {
   readonly order = new SendOrder();
   /** Subscriptions being served, with TRACK and FETCH requests. */
   subscriptions = 0;
+  readonly viewing = new Map<string, number>();
   #announceRequests = 0;
 
   constructor(peer: Peer) {

@@ -39,6 +39,8 @@ export const MAX_GROUPS_IN_FLIGHT = 8;
 /** What the publisher side counts for one peer, against its limits. */
 export interface PublisherState {
   subscriptions: number;
+  /** Subscriptions being served per broadcast (at most one entry per subscription). */
+  readonly viewing: Map<string, number>;
   readonly order: SendOrder;
 }
 
@@ -69,6 +71,9 @@ export async function serveSubscription(
   if (!route) return refuse("no such broadcast");
   state.subscriptions++;
   peer.traffic.served.subscriptionsOpened++;
+  const viewers = state.viewing.get(sub.broadcast) ?? 0;
+  if (viewers === 0) peer.traffic.served.viewersOpened++;
+  state.viewing.set(sub.broadcast, viewers + 1);
   const lease = route.broadcast.subscribe(sub.track, {
     priority: sub.priority,
     maxLatency: sub.maxLatency,
@@ -78,6 +83,12 @@ export async function serveSubscription(
   } finally {
     state.subscriptions--;
     peer.traffic.served.subscriptionsClosed++;
+    const left = (state.viewing.get(sub.broadcast) ?? 1) - 1;
+    if (left > 0) state.viewing.set(sub.broadcast, left);
+    else {
+      state.viewing.delete(sub.broadcast);
+      peer.traffic.served.viewersClosed++;
+    }
     lease.release();
   }
 }
