@@ -64,6 +64,10 @@ async function main(args: string[]): Promise<void> {
     };
     Deno.addSignalListener("SIGINT", stop);
     Deno.addSignalListener("SIGTERM", stop);
+    // The operator's "read the certificate again" (as nginx and haproxy take it); not on Windows.
+    if (Deno.build.os !== "windows") {
+      Deno.addSignalListener("SIGHUP", () => void relay.reloadCertificates());
+    }
     relay.start();
   } catch (e) {
     fail(startupMessage(e).split("\n")[0] ?? "cannot start");

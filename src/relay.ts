@@ -3,10 +3,11 @@
  *
  * `Relay.load(config)` does everything that can fail on bad settings (certificates, keys, trust
  * roots, access-control keys), so `main.ts` can turn those failures into exit code 2 before
- * anything listens; `start()` binds the ports; `close()` stops it. Each session gets its scope
- * here: access control admits it (before the upgrade where there is a URL, after SETUP on raw
- * QUIC) and its grant wraps the cluster policy's view (a link's, for a session that presented the
- * cluster token or whose grant names the cluster; a client's otherwise).
+ * anything listens; `start()` binds the ports; `reloadCertificates()` serves what the
+ * certificate files hold now (on SIGHUP, and when they change); `close()` stops it. Each session
+ * gets its scope here: access control admits it (before the upgrade where there is a URL, after
+ * SETUP on raw QUIC) and its grant wraps the cluster policy's view (a link's, for a session that
+ * presented the cluster token or whose grant names the cluster; a client's otherwise).
  *
  * @module
  */
@@ -40,7 +41,9 @@ import { MoqSession } from "./session/session.ts";
 import { formatAddress, listenOnOnePort } from "./listen.ts";
 import { type Logger, logger, peerFault } from "./log.ts";
 import { normalizePath } from "./codec/path.ts";
+import type { TlsCertificate } from "./tls/certificate.ts";
 import { CertificateStore } from "./tls/store.ts";
+import { FileWatch } from "./tls/watch.ts";
 import { Endpoint } from "./transport/endpoint.ts";
 import type { IncomingSession, Session } from "./transport/session.ts";
 import { serveWeb, type WebServer } from "./web/server.ts";
@@ -89,6 +92,16 @@ export interface RelayContext extends SessionContext {
   readonly origin: Origin;
 }
 
+/** What reading the certificate files again did. */
+export interface CertificateReload {
+  /** Certificates read anew from files that changed, now in place of the ones before. */
+  reloaded: TlsCertificate[];
+  /** One line per pair left as it was, naming the file and why (as at start). */
+  refused: string[];
+  /** The fingerprint served now. */
+  fingerprint: string;
+}
+
 /** What an application embedding the relay may add to its config. */
 export interface RelayOptions {
   /**
@@ -134,6 +147,11 @@ export class Relay implements AsyncDisposable {
   #endpoint: Endpoint | undefined;
   #web: WebServer | undefined;
   #acceptLoop: Promise<void> | undefined;
+  #certificateWatch: FileWatch | undefined;
+  /** The reload running now, if any: the next waits for it. */
+  #reloading: Promise<unknown> = Promise.resolve();
+  /** What the last reload refused: a change that leaves it so is not logged again. */
+  #refusedBefore = new Set<string>();
 
   private constructor(config: Config, certificates: CertificateStore, access: Access) {
     this.config = config;
@@ -360,6 +378,10 @@ export class Relay implements AsyncDisposable {
       endpoint.replaceCertificate(next.certPem, next.keyPem);
       log.info("certificate renewed, fingerprint {fingerprint}", { fingerprint: next.fingerprint });
     });
+    const files = this.certificates.files.flatMap(({ cert, key }) => [cert, key]);
+    if (files.length > 0) {
+      this.#certificateWatch = new FileWatch(files, () => void this.#reload("changed"));
+    }
     const address = formatAddress(endpoint.addr.hostname, endpoint.addr.port);
     log.info("listening on {address} (QUIC on UDP, {http} on TCP)", {
       address,
@@ -421,6 +443,76 @@ export class Relay implements AsyncDisposable {
       log.warn("several certificates configured: Deno's listeners serve only the first ({names})", {
         names: this.certificates.primary.names.join(","),
       });
+    }
+  }
+
+  /**
+   * Reads the certificate files again (main.ts does on SIGHUP; a change on disk does too): new
+   * sessions and HTTPS connections get the new first certificate, open ones go on. A pair that
+   * cannot be used leaves the certificate before it in place, with one error line. A generated
+   * certificate renews itself and is not touched.
+   */
+  reloadCertificates(): Promise<CertificateReload> {
+    return this.#reload("asked");
+  }
+
+  #reload(trigger: "asked" | "changed"): Promise<CertificateReload> {
+    // One at a time: a SIGHUP during a reload on change reads the files once more, after it.
+    const run = this.#reloading.then(() => this.#reloadNow(trigger));
+    this.#reloading = run.catch(() => {});
+    return run;
+  }
+
+  async #reloadNow(trigger: "asked" | "changed"): Promise<CertificateReload> {
+    const { changed, refused } = await this.certificates.reread();
+    const reloaded: TlsCertificate[] = [];
+    for (const { index, certificate } of changed) {
+      if (index === 0) {
+        try {
+          await this.#serveCertificate(certificate);
+        } catch (e) {
+          const error = (e as Error).message.split("\n")[0];
+          refused.push(`${this.certificates.files[0]?.cert}: the listeners refused it: ${error}`);
+          continue;
+        }
+      }
+      this.certificates.replace(index, certificate);
+      reloaded.push(certificate);
+      log.info("certificate reloaded: {names} fingerprint {fingerprint}", {
+        names: certificate.names.join(","),
+        fingerprint: certificate.fingerprint,
+        expires: certificate.notAfter.toISOString(),
+      });
+    }
+    for (const reason of refused) {
+      if (trigger === "changed" && this.#refusedBefore.has(reason)) continue;
+      log.error("certificate not reloaded, the one before is served on: {reason}", { reason });
+    }
+    this.#refusedBefore = new Set(refused);
+    this.#certificateWatch?.refresh();
+    if (trigger === "asked" && reloaded.length === 0 && refused.length === 0) {
+      log.info(
+        this.certificates.files.length === 0
+          ? "no certificate files to reload (a generated certificate renews itself)"
+          : "certificate files unchanged",
+      );
+    }
+    return { reloaded, refused, fingerprint: this.certificates.primary.fingerprint };
+  }
+
+  /** Hands a new first certificate to the listeners: both take it, or neither. */
+  async #serveCertificate(next: TlsCertificate): Promise<void> {
+    const endpoint = this.#endpoint;
+    const web = this.#web;
+    // Not started: the listeners take the store's certificate when they start.
+    if (!endpoint || !web) return;
+    const before = this.certificates.primary;
+    if (web.secure) await web.replaceCertificate(next);
+    try {
+      endpoint.replaceCertificate(next.certPem, next.keyPem);
+    } catch (e) {
+      if (web.secure) await web.replaceCertificate(before);
+      throw e;
     }
   }
 
@@ -651,6 +743,8 @@ export class Relay implements AsyncDisposable {
     clearInterval(this.#enforcer);
     this.#loop.stop();
     await this.#internal?.shutdown();
+    this.#certificateWatch?.[Symbol.dispose]();
+    await this.#reloading;
     await this.#cluster?.close();
     this.certificates[Symbol.dispose]();
     await Promise.allSettled(

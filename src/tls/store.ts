@@ -1,6 +1,7 @@
 /**
- * The relay's certificates, loaded once from disk or generated, and the generated one renewed
- * before it expires (listeners subscribe to changes and pick up the new certificate).
+ * The relay's certificates, loaded from disk or generated: the generated one renewed before it
+ * expires (listeners subscribe to changes and pick up the new certificate), the files read again
+ * when asked (`reread`, then `replace` what the listeners took).
  *
  * @module
  */
@@ -15,8 +16,22 @@ import {
 /** Renew a generated certificate this long before it expires. */
 const RENEW_BEFORE_MS = 2 * 24 * 3600 * 1000;
 
+/** A certificate chain file and its key file. */
+export interface CertificateFiles {
+  cert: string;
+  key: string;
+}
+
+/** What the certificate files hold now, against what is served. */
+export interface Reread {
+  /** Pairs whose files hold another usable certificate, by their index in the settings. */
+  changed: { index: number; certificate: TlsCertificate }[];
+  /** One line per pair that cannot be used, naming the file and why. */
+  refused: string[];
+}
+
 export interface TlsSettings {
-  certificates: { cert: string; key: string }[];
+  certificates: CertificateFiles[];
   generate: string[];
   /** Extra trust anchors (PEM files) for connections this relay makes. */
   roots?: string[];
@@ -24,15 +39,23 @@ export interface TlsSettings {
 
 /** Holds the certificates served; the first is the default when SNI matches none. */
 export class CertificateStore implements Disposable {
+  /** The file pairs' certificates, in their order, then the generated one. */
   #certificates: TlsCertificate[];
+  readonly files: readonly CertificateFiles[];
   #generate: string[];
   /** Extra trust anchors (PEM text) for connections this relay makes to other relays. */
   readonly roots: readonly string[];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #listeners = new Set<(certificates: readonly TlsCertificate[]) => void>();
 
-  private constructor(certificates: TlsCertificate[], generate: string[], roots: string[]) {
+  private constructor(
+    certificates: TlsCertificate[],
+    files: CertificateFiles[],
+    generate: string[],
+    roots: string[],
+  ) {
     this.#certificates = certificates;
+    this.files = files;
     this.#generate = generate;
     this.roots = roots;
     this.#scheduleRenewal();
@@ -52,7 +75,7 @@ export class CertificateStore implements Disposable {
       certificates.push(await generateCertificate(settings.generate));
     }
     if (certificates.length === 0) throw new CertificateError("no certificate configured");
-    return new CertificateStore(certificates, settings.generate, roots);
+    return new CertificateStore(certificates, settings.certificates, settings.generate, roots);
   }
 
   get certificates(): readonly TlsCertificate[] {
@@ -70,6 +93,37 @@ export class CertificateStore implements Disposable {
   onChange(listener: (certificates: readonly TlsCertificate[]) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Reads every certificate file pair again (as at start, with the same checks). Nothing is
+   * replaced: the caller serves what changed, then {@link replace}s it.
+   */
+  async reread(): Promise<Reread> {
+    const reread: Reread = { changed: [], refused: [] };
+    for (const [index, { cert, key }] of this.files.entries()) {
+      let certificate: TlsCertificate;
+      try {
+        certificate = await loadCertificate(cert, key);
+      } catch (e) {
+        reread.refused.push(
+          e instanceof CertificateError ? e.message : `${cert}: ${(e as Error).message}`,
+        );
+        continue;
+      }
+      const current = this.#certificates[index];
+      if (current?.certPem === certificate.certPem && current.keyPem === certificate.keyPem) {
+        continue;
+      }
+      reread.changed.push({ index, certificate });
+    }
+    return reread;
+  }
+
+  /** Puts a certificate read again from file pair `index` in place of the one before. */
+  replace(index: number, certificate: TlsCertificate): void {
+    if (!this.files[index]) throw new RangeError(`no certificate file pair ${index}`);
+    this.#certificates = this.#certificates.map((c, i) => i === index ? certificate : c);
   }
 
   /** Replaces the generated certificate with a fresh one now. */

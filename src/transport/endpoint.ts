@@ -115,6 +115,8 @@ export class Endpoint implements AsyncDisposable {
   readonly alpns: readonly string[];
   readonly #incoming = new AsyncQueue<IncomingSession>((s) => void s.reject(503, "shutting down"));
   #listener: Deno.QuicListener;
+  /** The certificate and key served now. */
+  #served: { certPem: string; keyPem: string };
   #closed = false;
   /** Incoming connections from their first packet until they close. */
   #connections = 0;
@@ -122,50 +124,66 @@ export class Endpoint implements AsyncDisposable {
 
   private constructor(
     quic: Deno.QuicEndpoint,
-    listener: Deno.QuicListener,
+    served: { certPem: string; keyPem: string },
     limits: TransportLimits,
     alpns: readonly string[],
   ) {
     this.quic = quic;
-    this.#listener = listener;
     this.limits = limits;
     this.alpns = alpns;
-    this.#acceptLoop(listener).catch((e) =>
-      log.error("accept loop failed: {error}", { error: String(e) })
-    );
+    this.#served = served;
+    this.#listener = this.#listen(served.certPem, served.keyPem);
+    this.#startAccepting(this.#listener);
   }
 
   /** Binds the UDP port and starts accepting. */
   static listen(options: EndpointOptions): Endpoint {
     const limits = { ...DEFAULT_TRANSPORT_LIMITS, ...options.limits };
-    const alpns = options.alpns;
     const quic = new Deno.QuicEndpoint({ hostname: options.hostname, port: options.port });
-    const listener = quic.listen({
-      cert: options.certPem,
-      key: options.keyPem,
-      alpnProtocols: ["h3", ...alpns],
-      ...transportOptions(limits),
-    });
-    return new Endpoint(quic, listener, limits, alpns);
+    try {
+      const served = { certPem: options.certPem, keyPem: options.keyPem };
+      return new Endpoint(quic, served, limits, options.alpns);
+    } catch (e) {
+      quic.close();
+      throw e;
+    }
   }
 
   get addr(): Deno.NetAddr {
     return this.quic.addr;
   }
 
-  /** Serves a new certificate to new connections (existing ones keep theirs). */
+  /**
+   * Serves a new certificate to new connections (existing ones keep theirs). Throws when QUIC
+   * does not take it: the old one is served again.
+   */
   replaceCertificate(certPem: string, keyPem: string): void {
     // Deno 2.9.6 serves the first listener's certificate while it runs: stop it, then listen
     // again (a handshake arriving in between is refused and retried by the client).
     this.#listener.stop();
-    const next = this.quic.listen({
+    let next: Deno.QuicListener;
+    try {
+      next = this.#listen(certPem, keyPem);
+    } catch (e) {
+      this.#startAccepting(this.#listen(this.#served.certPem, this.#served.keyPem));
+      throw e;
+    }
+    this.#served = { certPem, keyPem };
+    this.#startAccepting(next);
+  }
+
+  #listen(certPem: string, keyPem: string): Deno.QuicListener {
+    return this.quic.listen({
       cert: certPem,
       key: keyPem,
       alpnProtocols: ["h3", ...this.alpns],
       ...transportOptions(this.limits),
     });
-    this.#listener = next;
-    this.#acceptLoop(next).catch((e) =>
+  }
+
+  #startAccepting(listener: Deno.QuicListener): void {
+    this.#listener = listener;
+    this.#acceptLoop(listener).catch((e) =>
       log.error("accept loop failed: {error}", { error: String(e) })
     );
   }

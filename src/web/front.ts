@@ -195,13 +195,14 @@ const HEAD_TOO_LARGE = new TextEncoder().encode(
 export class Front {
   readonly addr: Deno.NetAddr;
   readonly limits: HttpLimits;
-  readonly #listener: Deno.Listener;
+  #listener: Deno.Listener;
   readonly #inner: () => Promise<Deno.TcpConn>;
   readonly #clients = new Set<Client>();
   /** Piped connections by the local port of their loopback hop (what the inner server sees). */
   readonly #byInnerPort = new Map<number, Client>();
   readonly #sweeper: ReturnType<typeof setInterval>;
-  readonly #loop: Promise<void>;
+  /** Accept loops by listener, each until its listener is replaced or the door closes. */
+  readonly #loops = new Map<Deno.Listener, Promise<void>>();
   readonly #serving = new Set<Promise<void>>();
   #closed = false;
   #refused = 0;
@@ -214,7 +215,33 @@ export class Front {
     const tick = Math.max(20, Math.min(limits.headTimeoutMs, limits.idleTimeoutMs) / 4);
     this.#sweeper = setInterval(() => this.#sweep(), tick);
     Deno.unrefTimer(this.#sweeper);
-    this.#loop = acceptLoop(listener, (conn) => this.#admit(conn), () => this.#closed);
+    this.#acceptFrom(listener);
+  }
+
+  #acceptFrom(listener: Deno.Listener): void {
+    const closed = () => this.#closed || this.#listener !== listener;
+    const loop = acceptLoop(listener, (conn) => this.#admit(conn), closed)
+      .finally(() => this.#loops.delete(listener));
+    this.#loops.set(listener, loop);
+  }
+
+  /**
+   * Accepts from `next` (on the same address) from now on and closes the listener before it;
+   * connections it accepted go on. Resolves once the old socket is gone: Deno closes it when its
+   * pending accept has ended, and until then the kernel may still queue connections on it (to be
+   * reset when it closes).
+   */
+  async replaceListener(next: Deno.Listener): Promise<void> {
+    if (this.#closed) return next.close();
+    const previous = this.#listener;
+    this.#listener = next;
+    this.#acceptFrom(next);
+    try {
+      previous.close();
+    } catch {
+      // already closed
+    }
+    await this.#loops.get(previous);
   }
 
   /** Connections open now. */
@@ -351,7 +378,7 @@ export class Front {
       // already closed
     }
     for (const client of this.#clients) client.close();
-    await this.#loop;
+    await Promise.allSettled([...this.#loops.values()]);
     await Promise.allSettled([...this.#serving]);
   }
 }

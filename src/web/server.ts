@@ -26,7 +26,7 @@ export interface WebOptions {
   hostname: string;
   port: number;
   /** Serve HTTPS with this certificate; plain HTTP when absent. */
-  tls?: { certPem: string; keyPem: string };
+  tls?: TlsPair;
   /** The current leaf certificate's SHA-256, lowercase hex. */
   fingerprint: () => string;
   /** Receives WebSocket sessions; the upgrade completes when the session is accepted. */
@@ -70,7 +70,17 @@ export interface WebServer extends AsyncDisposable {
   readonly secure: boolean;
   /** Connections open now (through the front door). */
   readonly connections: number;
+  /**
+   * HTTPS only: new connections get this certificate, open ones keep theirs. Rejects (and the
+   * old certificate stays) when no listener takes it.
+   */
+  replaceCertificate(tls: TlsPair): Promise<void>;
   shutdown(): Promise<void>;
+}
+
+export interface TlsPair {
+  certPem: string;
+  keyPem: string;
 }
 
 type Handler = (request: Request, connection: FrontConnection) => Response | Promise<Response>;
@@ -205,19 +215,50 @@ class InnerServer {
   }
 }
 
+/**
+ * Deno's TLS listener takes its certificate once: a new certificate needs a new listener on the
+ * same port, bound before the old one closes so that no connection is refused meanwhile.
+ * SO_REUSEPORT (`reusePort`) lets both be bound for that moment. The kernel spreads connections
+ * over both while they are; the old one is closed at once, and one whose handshake completes on
+ * it in that instant is reset (the client retries; Linux 5.14's `net.ipv4.tcp_migrate_req`
+ * hands such connections to the new listener instead). Linux only: elsewhere Deno ignores
+ * `reusePort`, the second bind fails (address in use) and the new certificate is refused, the
+ * old one serving on.
+ *
+ * (Without SO_REUSEPORT, the public port would have to stay one plain TCP listener, with TLS
+ * ended behind it on a loopback listener that can be replaced: a third hop, and every byte
+ * copied once more.)
+ */
+function listenTls(hostname: string, port: number, tls: TlsPair): Deno.TlsListener {
+  return Deno.listenTls({
+    hostname,
+    port,
+    cert: tls.certPem,
+    key: tls.keyPem,
+    alpnProtocols: ["http/1.1"],
+    reusePort: true,
+  });
+}
+
+/**
+ * The first HTTPS listener. SO_REUSEPORT would also let it bind beside another socket that set
+ * it (another relay of this user, say), the two silently sharing connections: so the port is
+ * first bound without it, which fails on a port anyone holds, and at once bound again with it.
+ */
+function listenTlsAlone(hostname: string, port: number, tls: TlsPair): Deno.TlsListener {
+  const probe = Deno.listen({ hostname, port });
+  const bound = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  return listenTls(hostname, bound, tls);
+}
+
 /** Starts the HTTP(S) server. */
 export function serveWeb(options: WebOptions): WebServer {
   const limits = { ...defaultHttpLimits(), ...options.limits };
   const handle = routes(options);
   // Bound first: a taken port fails here, before anything else has started.
   const listener = options.tls
-    ? Deno.listenTls({
-      hostname: options.hostname,
-      port: options.port,
-      cert: options.tls.certPem,
-      key: options.tls.keyPem,
-      alpnProtocols: ["http/1.1"],
-    })
+    ? listenTlsAlone(options.hostname, options.port, options.tls)
     : Deno.listen({ hostname: options.hostname, port: options.port });
   const inner: InnerServer = new InnerServer((request, info): Response | Promise<Response> => {
     const connection = info.remoteAddr.hostname === "127.0.0.1"
@@ -232,12 +273,17 @@ export function serveWeb(options: WebOptions): WebServer {
     await door.close();
     await inner.shutdown();
   };
+  const replaceCertificate = async (tls: TlsPair) => {
+    if (!options.tls) throw new Error("plain HTTP serves no certificate");
+    await door.replaceListener(listenTls(door.addr.hostname, door.addr.port, tls));
+  };
   return {
     addr: door.addr,
     secure: options.tls !== undefined,
     get connections() {
       return door.open;
     },
+    replaceCertificate,
     shutdown,
     [Symbol.asyncDispose]: shutdown,
   };

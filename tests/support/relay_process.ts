@@ -56,6 +56,11 @@ export interface ProcessOptions {
   inspect?: boolean;
   /** Start with this limit on open file descriptors (soft and hard, through `prlimit`). */
   nofile?: number;
+  /**
+   * Serve these certificate files instead of a generated certificate (then HTTP is HTTPS: the
+   * `fingerprint()` and `stats()` helpers, plain HTTP, do not apply).
+   */
+  tls?: { cert: string; key: string };
 }
 
 /** One call over the inspector's WebSocket (Chrome DevTools Protocol). */
@@ -99,8 +104,9 @@ export async function startRelayProcess(
     main,
     "--bind",
     `${host}:${port}`,
-    "--tls-generate",
-    host,
+    ...(options.tls
+      ? ["--tls-cert", options.tls.cert, "--tls-key", options.tls.key]
+      : ["--tls-generate", host]),
     "--tls-disable-verify",
     // A test's relay drains briefly when disposed (SIGTERM); a test may ask for longer.
     "--drain-timeout",
