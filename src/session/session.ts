@@ -43,6 +43,8 @@ import { type Negotiated, SetupExchange } from "./setup.ts";
 import { Subscriber } from "./subscriber/subscriber.ts";
 
 let nextSessionId = 1;
+/** How long after a stream's carrier error the session may report closing, for it to be the cause. */
+const CLOSE_GRACE_MS = 250;
 
 export interface SessionOptions {
   /** "server" for sessions we accepted, "client" for those we opened. */
@@ -365,10 +367,20 @@ export class MoqSession implements Peer {
       return this.fail(e.code, e.message);
     }
     if (e instanceof StreamError || this.#closing) return; // the peer reset or went away
-    this.log.error("{what} failed: {error}", {
-      what,
-      error: e instanceof Error ? e.stack ?? e.message : String(e),
-    });
     bidi?.send.reset(StreamCode.Internal);
+    // A carrier error as the peer hangs up (it may land before the close is reported) is the
+    // peer's doing; anything else is a bug of ours.
+    const error = e instanceof Error ? e.stack ?? e.message : String(e);
+    const settled = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), CLOSE_GRACE_MS);
+      void this.transport.closed.then(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    void settled.then((closed) => {
+      if (closed) this.log.debug("{what} ended with the session: {error}", { what, error });
+      else this.log.error("{what} failed: {error}", { what, error });
+    });
   }
 }
