@@ -243,7 +243,12 @@ export class Relay implements AsyncDisposable {
    * `GET /fetch/<broadcast>/<track>`: admitted like a session dialing the broadcast, which its
    * grant must let it subscribe to (else 401).
    */
-  #fetch(request: FetchRequest, url: URL, remote: Deno.NetAddr, gone: AbortSignal) {
+  #fetch(
+    request: FetchRequest,
+    url: URL,
+    remote: Deno.NetAddr,
+    gone: AbortSignal,
+  ): Promise<Response> {
     return this.#fetches.serve(request, gone, async () => {
       const scoped = await this.#httpScope("/fetch", request.broadcast, url, remote);
       if (scoped instanceof Response) return scoped;
