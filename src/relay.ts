@@ -15,6 +15,7 @@ import { Access, type Admission, type Authorize, publicPatterns } from "./auth/a
 import { AuthServer } from "./auth/auth_server.ts";
 import { KeyRing } from "./auth/keys.ts";
 import { AccessView } from "./auth/view.ts";
+import { allows } from "./auth/grant.ts";
 import { CacheBudget } from "./cache/budget.ts";
 import { Origin } from "./cache/origin.ts";
 import { type OriginView, RootedView } from "./cache/view.ts";
@@ -40,12 +41,14 @@ import {
 import { MoqSession } from "./session/session.ts";
 import { formatAddress, listenOnOnePort } from "./listen.ts";
 import { type Logger, logger, peerFault } from "./log.ts";
-import { normalizePath } from "./codec/path.ts";
+import { normalizePath, stripPrefix } from "./codec/path.ts";
 import type { TlsCertificate } from "./tls/certificate.ts";
 import { CertificateStore } from "./tls/store.ts";
 import { FileWatch } from "./tls/watch.ts";
 import { Endpoint } from "./transport/endpoint.ts";
 import type { IncomingSession, Session } from "./transport/session.ts";
+import { type FetchLimits, GroupFetches } from "./web/fetch.ts";
+import type { FetchRequest } from "./web/fetch_request.ts";
 import { serveWeb, type WebServer } from "./web/server.ts";
 import { ALPNS } from "./codec/version.ts";
 
@@ -109,6 +112,8 @@ export interface RelayOptions {
    * see {@link Authorize}.
    */
   authorize?: Authorize;
+  /** The cap and deadline of HTTP `/fetch` requests (default: 256 at once, 30 s each). */
+  fetchLimits?: Partial<FetchLimits>;
 }
 
 export class Relay implements AsyncDisposable {
@@ -123,6 +128,7 @@ export class Relay implements AsyncDisposable {
   /** The base views inside them: what a link announces is announced from one of these. */
   readonly #linkBases = new WeakSet<object>();
   readonly #sessions = new Set<MoqSession>();
+  readonly #fetches: GroupFetches;
   /** Sessions being accepted (counted against --max-sessions before they are tracked). */
   #accepting = 0;
   #enforcer: ReturnType<typeof setInterval> | undefined;
@@ -153,10 +159,16 @@ export class Relay implements AsyncDisposable {
   /** What the last reload refused: a change that leaves it so is not logged again. */
   #refusedBefore = new Set<string>();
 
-  private constructor(config: Config, certificates: CertificateStore, access: Access) {
+  private constructor(
+    config: Config,
+    certificates: CertificateStore,
+    access: Access,
+    options: RelayOptions,
+  ) {
     this.config = config;
     this.certificates = certificates;
     this.access = access;
+    this.#fetches = new GroupFetches(options.fetchLimits);
     const limits: SessionLimits = {
       ...DEFAULT_SESSION_LIMITS,
       maxSubscriptions: config.limits.maxSubscriptions,
@@ -237,30 +249,82 @@ export class Relay implements AsyncDisposable {
   }
 
   /**
-   * `GET /announced/<prefix>`: the broadcasts under the prefix the request may subscribe to,
-   * relative to it, one per line; the same scope a session dialing that prefix would get.
+   * The scope of a one-shot HTTP request (`/announced`, `/fetch`) for `root`: admitted like a
+   * session dialing it. A refusal is a Response; as upstream's HTTP routes, 401 whatever the
+   * reason (502 when the decider could not be asked).
    */
-  async #announced(prefix: string, url: URL, remote: Deno.NetAddr): Promise<Response> {
+  async #httpScope(
+    route: string,
+    root: string,
+    url: URL,
+    remote: Deno.NetAddr,
+  ): Promise<{ scope: Extract<Scope, { view: unknown }>; log: Logger } | Response> {
     const requestLog = log.with({ remote: formatAddress(remote.hostname, remote.port) });
     const scope = await this.#scope(this.context.origin, {
-      root: prefix,
+      root,
       url,
       params: url.searchParams,
       log: requestLog,
       transport: { kind: "http", remote, protocol: "" },
     });
     if ("refused" in scope) {
-      peerFault(requestLog, "refused /announced/{prefix}: {reason}", {
-        prefix,
+      peerFault(requestLog, "refused {route} {path}: {reason}", {
+        route,
+        path: root,
         reason: scope.refused,
       });
-      return new Response(`${scope.refused}\n`, { status: scope.status });
+      return httpRefusal(scope.refused, scope.status === 502 ? 502 : 401);
     }
+    return { scope, log: requestLog };
+  }
+
+  /**
+   * `GET /announced[/<prefix>]`: the broadcasts under the prefix the request may subscribe to,
+   * relative to it, one per line (as upstream: no newline after the last); the scope a session
+   * dialing that prefix would get.
+   */
+  async #announced(prefix: string, url: URL, remote: Deno.NetAddr): Promise<Response> {
+    const scoped = await this.#httpScope("/announced", prefix, url, remote);
+    if (scoped instanceof Response) return scoped;
+    const { scope } = scoped;
     const watch = scope.view.watch("", () => {});
     const paths = (watch?.snapshot ?? []).map((s) => s.path).sort();
     watch?.stop();
     scope.lease?.finish("listed");
-    return new Response(paths.map((p) => `${p}\n`).join(""), { status: 200 });
+    return new Response(paths.join("\n"), {
+      status: 200,
+      headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+    });
+  }
+
+  /**
+   * `GET /fetch/<broadcast>/<track>`: admitted like a session dialing the broadcast, which its
+   * grant must let it subscribe to (else 401).
+   */
+  #fetch(
+    request: FetchRequest,
+    url: URL,
+    remote: Deno.NetAddr,
+    gone: AbortSignal,
+  ): Promise<Response> {
+    return this.#fetches.serve(request, gone, async () => {
+      const scoped = await this.#httpScope("/fetch", request.broadcast, url, remote);
+      if (scoped instanceof Response) return scoped;
+      const { scope, log: requestLog } = scoped;
+      const path = stripPrefix(request.broadcast, scope.root);
+      const grant = scope.lease?.grant;
+      if (path === undefined || (grant && !allows(grant.subscribe, request.broadcast))) {
+        scope.lease?.finish("refused");
+        const reason = "the grant may not subscribe to this broadcast";
+        peerFault(requestLog, "refused {route} {path}: {reason}", {
+          route: "/fetch",
+          path: request.broadcast,
+          reason,
+        });
+        return httpRefusal(`unauthorized: ${reason}`, 401);
+      }
+      return { view: scope.view, path, lease: scope.lease, log: requestLog };
+    });
   }
 
   /**
@@ -321,7 +385,7 @@ export class Relay implements AsyncDisposable {
       generate: config.tls.generate,
       roots: config.tls.roots,
     });
-    return new Relay(config, certificates, await loadAccess(config, options));
+    return new Relay(config, certificates, await loadAccess(config, options), options);
   }
 
   /** The bound QUIC (UDP) and HTTP (TCP) address. */
@@ -367,6 +431,7 @@ export class Relay implements AsyncDisposable {
           draining: () => this.draining,
           statsRefusal: (url, remote) => this.#statsRefusal(url, remote),
           announced: (prefix, url, remote) => this.#announced(prefix, url, remote),
+          fetch: (request, url, remote, gone) => this.#fetch(request, url, remote, gone),
         }),
     );
     this.#web = web;
@@ -661,6 +726,7 @@ export class Relay implements AsyncDisposable {
       routes: this.context.origin.size,
       cacheBytes: this.context.budget.bytes,
       cacheGroups: this.context.budget.groups,
+      httpFetches: this.#fetches.inFlight,
       members: this.#cluster?.members ?? [],
       sessions: [...this.#sessions].map((s) => ({
         id: s.id,
@@ -758,6 +824,14 @@ export class Relay implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** A refused HTTP request: the status and why (never the token). */
+function httpRefusal(reason: string, status: 401 | 502): Response {
+  return new Response(`${reason}\n`, {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+  });
 }
 
 /** The access control the config (and an embedder) asks for; a bad key fails here. */

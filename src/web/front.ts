@@ -118,6 +118,8 @@ export interface FrontConnection {
    * frame), and the connection ends after `graceMs` unless it has ended before.
    */
   finish(graceMs: number): void;
+  /** Aborts once the connection has ended (either side closed it, or it was closed here). */
+  readonly gone: AbortSignal;
 }
 
 /** What a finished connection's peer may still send on (a close frame is a few bytes). */
@@ -137,6 +139,7 @@ class Client implements FrontConnection {
   inboundBudget = Infinity;
   readonly ended: Promise<void>;
   #ended!: () => void;
+  readonly #gone = new AbortController();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
@@ -145,6 +148,10 @@ class Client implements FrontConnection {
     this.remote = conn.remoteAddr as Deno.NetAddr;
     this.deadline = Date.now() + headTimeoutMs;
     this.ended = new Promise((resolve) => this.#ended = resolve);
+  }
+
+  get gone(): AbortSignal {
+    return this.#gone.signal;
   }
 
   /** Keeps the loopback hop, or closes it if this connection has ended meanwhile. */
@@ -165,6 +172,7 @@ class Client implements FrontConnection {
     this.#closed = true;
     clearTimeout(this.#timer);
     this.#ended();
+    this.#gone.abort();
     for (const c of [this.conn, this.inner]) {
       try {
         c?.close();

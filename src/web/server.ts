@@ -1,9 +1,9 @@
 /**
  * HTTP on TCP, on the same port number as QUIC: the certificate fingerprint (what `@moq/net`
  * fetches for `http://` URLs in development, and the seed's `/fingerprint`), a health check,
- * `/stats`, `/announced/<prefix>` (the broadcasts a `?jwt=` may see there, as upstream lists
- * them), and the WebSocket upgrade for the QMux fallback. Plain HTTP with a generated
- * certificate (as upstream does in development), HTTPS with real ones.
+ * `/stats`, upstream's HTTP API (`/announced[/<prefix>]`, `/fetch/<broadcast>/<track>`, its CORS
+ * answers and a 404 page for anything else), and the WebSocket upgrade for the QMux fallback.
+ * Plain HTTP with a generated certificate (as upstream does in development), HTTPS with real ones.
  *
  * Connections arrive through the front door (`front.ts`: connection cap, head and idle
  * deadlines, an accept loop that survives running out of file descriptors), which pipes each to
@@ -16,7 +16,9 @@ import { ALPNS } from "../codec/version.ts";
 import { logger } from "../log.ts";
 import type { IncomingSession } from "../transport/session.ts";
 import { IncomingWebSocket, upgradeRefusal } from "../transport/websocket.ts";
+import { type FetchRequest, parseFetchRequest } from "./fetch_request.ts";
 import { defaultHttpLimits, Front, type FrontConnection, type HttpLimits } from "./front.ts";
+import { BodyCut } from "./group_body.ts";
 
 const log = logger("web");
 
@@ -39,31 +41,56 @@ export interface WebOptions {
   stats?: () => Record<string, unknown>;
   /** Whether /stats may be shown to this request: undefined when it may, else the status. */
   statsRefusal?: (url: URL, remote: Deno.NetAddr) => Promise<number | undefined>;
-  /** `GET /announced/<prefix>`: the broadcasts under the prefix this request may see. */
+  /** `GET /announced[/<prefix>]`: the broadcasts under the prefix this request may see. */
   announced?: (prefix: string, url: URL, remote: Deno.NetAddr) => Promise<Response>;
+  /**
+   * `GET /fetch/<broadcast>/<track>?group=`: one group's payloads; `gone` aborts when the
+   * client's connection ends.
+   */
+  fetch?: (
+    request: FetchRequest,
+    url: URL,
+    remote: Deno.NetAddr,
+    gone: AbortSignal,
+  ) => Promise<Response>;
   /** The application protocols a WebSocket may carry (default: every version the relay speaks). */
   protocols?: readonly string[];
   /** Connection cap and deadlines (default: {@link defaultHttpLimits}; tests shorten them). */
   limits?: Partial<HttpLimits>;
 }
 
-const CORS = {
-  "access-control-allow-origin": "*",
-  "access-control-allow-methods": "GET, OPTIONS",
-  "access-control-allow-headers": "*",
-};
-
-/** The same response with the CORS and no-store headers every route carries. */
-async function withCors(response: Response): Promise<Response> {
-  return text(await response.text(), response.status);
-}
+/** Every answer to a GET may be read cross-origin (upstream's CORS layer). */
+const ALLOW_ORIGIN = "access-control-allow-origin";
 
 function text(body: string, status = 200, type = "text/plain; charset=utf-8"): Response {
   return new Response(body, {
     status,
-    headers: { ...CORS, "content-type": type, "cache-control": "no-store" },
+    headers: { "content-type": type, "cache-control": "no-store" },
   });
 }
+
+/** A CORS preflight for a GET, answered as upstream does: 200, the requested headers echoed. */
+function preflight(request: Request): Response {
+  const headers = new Headers({
+    [ALLOW_ORIGIN]: "*",
+    "access-control-allow-methods": "GET",
+  });
+  const requested = request.headers.get("access-control-request-headers");
+  if (requested !== null) headers.set("access-control-allow-headers", requested);
+  return new Response(null, { status: 200, headers });
+}
+
+/** What an unknown route gets (upstream serves a short HTML page with a 404 too). */
+const LANDING_PAGE = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>moq-relay</title></head>
+<body>
+<h1>moq-relay</h1>
+<p>This is a Media over QUIC relay. MoQ clients connect over WebTransport, QUIC or WebSocket.</p>
+<p>See <a href="https://moq.dev">https://moq.dev</a>.</p>
+</body>
+</html>
+`;
 
 export interface WebServer extends AsyncDisposable {
   readonly addr: Deno.NetAddr;
@@ -87,6 +114,20 @@ type Handler = (request: Request, connection: FrontConnection) => Response | Pro
 
 /** The relay's endpoints. */
 function routes(options: WebOptions): Handler {
+  const answer = endpoints(options);
+  return async (request, connection) => {
+    const response = await answer(request, connection);
+    // A 101's headers are the upgrade's; anything else a GET gets is readable cross-origin.
+    if (
+      request.method === "GET" && response.status !== 101 && !response.headers.has(ALLOW_ORIGIN)
+    ) {
+      response.headers.set(ALLOW_ORIGIN, "*");
+    }
+    return response;
+  };
+}
+
+function endpoints(options: WebOptions): Handler {
   const protocols = options.protocols ?? ALPNS;
   return (request, connection) => {
     if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
@@ -102,28 +143,56 @@ function routes(options: WebOptions): Handler {
       options.offer(incoming);
       return incoming.response;
     }
+    if (
+      request.method === "OPTIONS" &&
+      request.headers.get("access-control-request-method") === "GET"
+    ) {
+      return preflight(request);
+    }
     const url = new URL(request.url);
-    const { pathname } = url;
-    if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: CORS });
+    const route = routeOf(url.pathname, options);
+    if (!route) return text(LANDING_PAGE, 404, "text/html; charset=utf-8");
     if (request.method !== "GET" && request.method !== "HEAD") {
       return text("method not allowed\n", 405);
     }
-    const announced = pathname.match(/^\/announced(?:\/(.*))?$/);
-    if (announced && options.announced) {
+    return route(url, connection);
+  };
+}
+
+type Route = (url: URL, connection: FrontConnection) => Response | Promise<Response>;
+
+/** The route serving `pathname`, if any (upstream's paths; `/fingerprint` is the seed's). */
+function routeOf(pathname: string, options: WebOptions): Route | undefined {
+  // As upstream's `/announced/{*prefix}`: the prefix, when there is a slash, is not empty.
+  const announced = pathname.match(/^\/announced(?:\/(.+))?$/);
+  if (announced && options.announced) {
+    const announce = options.announced;
+    return (url, connection) => {
       let prefix: string;
       try {
         prefix = normalizePath(decodeURIComponent(announced[1] ?? ""));
       } catch {
         return text("the path is not valid percent-encoding\n", 400);
       }
-      return options.announced(prefix, url, connection.remote).then(withCors);
-    }
-    switch (pathname) {
-      case "/certificate.sha256":
-      case "/fingerprint":
-        return text(options.fingerprint());
-      case "/stats":
-        return (options.statsRefusal?.(url, connection.remote) ?? Promise.resolve(undefined))
+      return announce(prefix, url, connection.remote);
+    };
+  }
+  const fetched = pathname.match(/^\/fetch\/(.+)$/);
+  if (fetched && options.fetch) {
+    const serve = options.fetch;
+    return (url, connection) => {
+      const request = parseFetchRequest(fetched[1] ?? "", url.searchParams);
+      if ("malformed" in request) return text(`${request.malformed}\n`, 400);
+      return serve(request, url, connection.remote, connection.gone);
+    };
+  }
+  switch (pathname) {
+    case "/certificate.sha256":
+    case "/fingerprint":
+      return () => text(options.fingerprint());
+    case "/stats":
+      return (url, connection) =>
+        (options.statsRefusal?.(url, connection.remote) ?? Promise.resolve(undefined))
           .then((refused) =>
             refused !== undefined
               ? text(refused === 403 ? "forbidden\n" : "unauthorized\n", refused)
@@ -133,19 +202,18 @@ function routes(options: WebOptions): Handler {
                 "application/json",
               )
           );
-      case "/health":
-        if (options.draining?.()) {
-          return text(JSON.stringify({ status: "draining" }) + "\n", 503, "application/json");
-        }
-        return text(
-          JSON.stringify({ status: "ok", ...options.health?.() }) + "\n",
-          200,
-          "application/json",
-        );
-      default:
-        return text("not found\n", 404);
-    }
-  };
+    case "/health":
+      return () =>
+        options.draining?.()
+          ? text(JSON.stringify({ status: "draining" }) + "\n", 503, "application/json")
+          : text(
+            JSON.stringify({ status: "ok", ...options.health?.() }) + "\n",
+            200,
+            "application/json",
+          );
+    default:
+      return undefined;
+  }
 }
 
 /** Retries of a stopped inner server start at this and double up to the maximum. */
@@ -179,7 +247,10 @@ class InnerServer {
         port: 0,
         onListen: () => {},
         onError: (e: unknown) => {
-          log.warn("HTTP handler failed: {error}", { error: String(e) });
+          // A body failed on purpose (a group cut short): the connection closing says so.
+          if (!(e instanceof BodyCut)) {
+            log.warn("HTTP handler failed: {error}", { error: String(e) });
+          }
           return text("internal error\n", 500);
         },
       }, this.#handler);
