@@ -28,6 +28,7 @@ import { EventLoopLag } from "./ops/event_loop.ts";
 import { exposition } from "./ops/exposition.ts";
 import { type RefusalReason, relayMetrics } from "./ops/relay_metrics.ts";
 import { Traffic } from "./ops/traffic.ts";
+import { LiveFeed, type LiveRelay, liveStream } from "./ops/live.ts";
 import { versionName } from "./codec/version.ts";
 import { type InternalServer, serveInternal } from "./web/internal.ts";
 import {
@@ -328,6 +329,72 @@ export class Relay implements AsyncDisposable {
   }
 
   /**
+   * `GET /live`: the relay's page's event stream (see `ops/live.ts`), scoped like a session at
+   * the relay's root: a page sees the broadcasts its `?jwt=` may subscribe to.
+   */
+  async #live(url: URL, remote: Deno.NetAddr, gone: AbortSignal): Promise<Response> {
+    const requestLog = log.with({ remote: formatAddress(remote.hostname, remote.port) });
+    const scope = await this.#scope(this.context.origin, {
+      root: "",
+      url,
+      params: url.searchParams,
+      log: requestLog,
+      transport: { kind: "http", remote, protocol: "" },
+    });
+    if ("refused" in scope) {
+      peerFault(requestLog, "refused /live: {reason}", { reason: scope.refused });
+      return new Response(`${scope.refused}\n`, { status: scope.status });
+    }
+    const member = !this.access.enabled || (scope.lease?.grant.link ?? false) ||
+      this.#linkByToken(url.searchParams);
+    const feed = new LiveFeed(scope.view, {
+      version: VERSION,
+      relay: () => this.#liveRelay(member),
+    });
+    const stream = liveStream(
+      feed,
+      gone,
+      scope.lease?.ended ?? new Promise(() => {}),
+      () => scope.lease?.finish("page closed"),
+    );
+    return new Response(stream, {
+      headers: {
+        "content-type": "text/event-stream",
+        "cache-control": "no-store",
+        "access-control-allow-origin": "*",
+      },
+    });
+  }
+
+  /** The relay's part of a live snapshot: counts only, and the members for cluster members. */
+  #liveRelay(member: boolean): LiveRelay {
+    const open = new Map<string, { transport: string; version: string; count: number }>();
+    let links = 0;
+    for (const s of this.#sessions) {
+      if (s.publisher !== undefined && this.#links.has(s.view)) links++;
+      const version = versionName(s.version);
+      const key = `${s.transport.kind}\n${version}`;
+      const entry = open.get(key) ?? { transport: s.transport.kind, version, count: 0 };
+      entry.count++;
+      open.set(key, entry);
+    }
+    const memory = Deno.memoryUsage();
+    return {
+      sessions: [...open.values()],
+      links,
+      members: member ? [...(this.#cluster?.members ?? [])] : undefined,
+      cache: {
+        bytes: this.context.budget.bytes,
+        groups: this.context.budget.groups,
+        maxBytes: this.context.budget.limits.maxBytes,
+      },
+      memory: { rss: memory.rss, heapUsed: memory.heapUsed },
+      loopLagMs: { latest: this.#loop.latest * 1000, max: this.#loop.recentMax * 1000 },
+      draining: this.draining,
+    };
+  }
+
+  /**
    * Whether /stats may be shown (it names sessions and their addresses): to anyone on an open
    * relay; under access control only to cluster members (the cluster token, or a token that
    * grants the cluster's rights).
@@ -431,6 +498,7 @@ export class Relay implements AsyncDisposable {
           draining: () => this.draining,
           statsRefusal: (url, remote) => this.#statsRefusal(url, remote),
           announced: (prefix, url, remote) => this.#announced(prefix, url, remote),
+          live: (url, remote, gone) => this.#live(url, remote, gone),
           fetch: (request, url, remote, gone) => this.#fetch(request, url, remote, gone),
         }),
     );

@@ -66,6 +66,10 @@ export class Broadcast {
   #closed = false;
   /** Upstream subscriptions opened so far (for tests and stats). */
   upstreamSubscriptions = 0;
+  /** When it was announced here (ms since the epoch). */
+  readonly created = Date.now();
+  /** Bytes received by tracks no longer held (so {@link receivedBytes} never goes back). */
+  #pastReceived = 0;
 
   constructor(path: string, source: BroadcastSource, budget: CacheBudget) {
     this.path = path;
@@ -145,7 +149,10 @@ export class Broadcast {
 
   #drop(name: string, entry: Entry): void {
     clearTimeout(entry.linger);
-    if (this.#tracks.get(name) === entry) this.#tracks.delete(name);
+    if (this.#tracks.get(name) === entry) {
+      this.#tracks.delete(name);
+      this.#pastReceived += entry.track.received;
+    }
     entry.upstream.close();
     entry.track.release();
   }
@@ -164,5 +171,17 @@ export class Broadcast {
   /** Tracks currently held (subscribed or lingering). */
   get trackCount(): number {
     return this.#tracks.size;
+  }
+
+  /** Payload bytes received for this broadcast so far (for its ingress bitrate). */
+  get receivedBytes(): number {
+    let bytes = this.#pastReceived;
+    for (const entry of this.#tracks.values()) bytes += entry.track.received;
+    return bytes;
+  }
+
+  /** The tracks held now, each with how many subscribers share it here. */
+  tracks(): { name: string; subscribers: number }[] {
+    return [...this.#tracks].map(([name, entry]) => ({ name, subscribers: entry.requests.size }));
   }
 }

@@ -51,6 +51,8 @@ export class Track {
   readonly #datagramListeners = new Set<(datagram: Datagram) => void>();
   readonly #budget: CacheBudget;
   readonly #label: string;
+  /** Payload bytes that came in for this track (frames and datagrams), for bitrates. */
+  received = 0;
   /** No more groups will come. */
   ended = false;
   /** Why, when the track could not be served (e.g. upstream refused). */

@@ -14,6 +14,8 @@ export class EventLoopLag implements Disposable {
   readonly histogram = new Histogram(BOUNDS_SECONDS);
   /** The latest lag measured, in seconds. */
   latest = 0;
+  /** The last second's measurements, newest last (for the worst of the last second). */
+  readonly #recent: number[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   start(): void {
@@ -22,11 +24,18 @@ export class EventLoopLag implements Disposable {
         const now = performance.now();
         this.latest = Math.max(0, now - expected) / 1000;
         this.histogram.observe(this.latest);
+        this.#recent.push(this.latest);
+        if (this.#recent.length > 1000 / INTERVAL_MS) this.#recent.shift();
         tick(now + INTERVAL_MS);
       }, INTERVAL_MS);
       Deno.unrefTimer(this.#timer);
     };
     tick(performance.now() + INTERVAL_MS);
+  }
+
+  /** The worst lag of the last second, in seconds. */
+  get recentMax(): number {
+    return Math.max(0, ...this.#recent);
   }
 
   stop(): void {

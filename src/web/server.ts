@@ -41,6 +41,10 @@ export interface WebOptions {
   stats?: () => Record<string, unknown>;
   /** Whether /stats may be shown to this request: undefined when it may, else the status. */
   statsRefusal?: (url: URL, remote: Deno.NetAddr) => Promise<number | undefined>;
+  /** `GET /live`: the relay page's event stream (ends when the client goes: `gone`). */
+  live?: (url: URL, remote: Deno.NetAddr, gone: AbortSignal) => Promise<Response>;
+  /** The relay's own page and its assets, by path (`/` and what it loads); undefined: none. */
+  page?: (pathname: string) => Response | undefined;
   /** `GET /announced[/<prefix>]`: the broadcasts under the prefix this request may see. */
   announced?: (prefix: string, url: URL, remote: Deno.NetAddr) => Promise<Response>;
   /**
@@ -186,7 +190,13 @@ function routeOf(pathname: string, options: WebOptions): Route | undefined {
       return serve(request, url, connection.remote, connection.gone);
     };
   }
+  const page = options.page?.(pathname);
+  if (page) return () => page;
   switch (pathname) {
+    case "/live": {
+      const live = options.live;
+      return live ? (url, connection) => live(url, connection.remote, connection.gone) : undefined;
+    }
     case "/certificate.sha256":
     case "/fingerprint":
       return () => text(options.fingerprint());

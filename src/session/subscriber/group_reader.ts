@@ -57,6 +57,7 @@ export async function readGroup(
       }
       peer.traffic.in.frames++;
       peer.traffic.in.bytes += h.size;
+      sub.track.received += h.size;
     }
     group.finish();
     peer.traffic.in.groups++;

@@ -104,6 +104,7 @@ export class Subscriber {
       counted.groups++;
       counted.frames++;
       counted.bytes += rest.payload.length;
+      sub.track.received += rest.payload.length;
       sub.track.pushDatagram(rest);
     }
   }
