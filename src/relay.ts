@@ -148,6 +148,8 @@ export class Relay implements AsyncDisposable {
   readonly #loop = new EventLoopLag();
   readonly #startedAt = Date.now();
   #internal: InternalServer | undefined;
+  /** `/live` streams open now (the relay's page, one per open tab). */
+  #livePages = 0;
   /** Set once a drain began: new sessions are refused, /health says so. */
   #drain: { started: number; done: Promise<void> } | undefined;
   #cluster: Cluster | undefined;
@@ -351,12 +353,11 @@ export class Relay implements AsyncDisposable {
       version: VERSION,
       relay: () => this.#liveRelay(member),
     });
-    const stream = liveStream(
-      feed,
-      gone,
-      scope.lease?.ended ?? new Promise(() => {}),
-      () => scope.lease?.finish("page closed"),
-    );
+    this.#livePages++;
+    const stream = liveStream(feed, gone, scope.lease?.ended ?? new Promise(() => {}), () => {
+      this.#livePages--;
+      scope.lease?.finish("page closed");
+    });
     return new Response(stream, {
       headers: {
         "content-type": "text/event-stream",
@@ -722,6 +723,7 @@ export class Relay implements AsyncDisposable {
       cacheGroups: this.context.budget.groups,
       clusterMembers: this.#cluster?.members.length ?? 0,
       httpConnections: this.#web?.connections ?? 0,
+      livePages: this.#livePages,
       draining: this.#drain ? this.#clients().length : 0,
       memory: Deno.memoryUsage(),
       loop: this.#loop,

@@ -36,6 +36,7 @@ export interface RelaySnapshot {
   cacheGroups: number;
   clusterMembers: number;
   httpConnections: number;
+  livePages: number;
   draining: number;
   memory: Deno.MemoryUsage;
   loop: EventLoopLag;
@@ -186,6 +187,7 @@ export function relayMetrics(s: RelaySnapshot): MetricFamily[] {
       grouped("reason", Object.entries(s.refused) as [RefusalReason, number][]),
     ),
     gauge("moq_relay_http_connections", "HTTP connections open now.", s.httpConnections),
+    gauge("moq_relay_live_pages", "The relay's page open now (/live streams).", s.livePages),
     {
       name: "moq_relay_event_loop_lag_seconds",
       help: "How late a 100 ms timer fires: the one thread carries JavaScript and QUIC.",
