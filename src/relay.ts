@@ -50,6 +50,7 @@ import { Endpoint } from "./transport/endpoint.ts";
 import type { IncomingSession, Session } from "./transport/session.ts";
 import { type FetchLimits, GroupFetches } from "./web/fetch.ts";
 import type { FetchRequest } from "./web/fetch_request.ts";
+import { pageResponse } from "./web/page.ts";
 import { serveWeb, type WebServer } from "./web/server.ts";
 import { ALPNS } from "./codec/version.ts";
 
@@ -500,6 +501,7 @@ export class Relay implements AsyncDisposable {
           statsRefusal: (url, remote) => this.#statsRefusal(url, remote),
           announced: (prefix, url, remote) => this.#announced(prefix, url, remote),
           live: (url, remote, gone) => this.#live(url, remote, gone),
+          page: pageResponse,
           fetch: (request, url, remote, gone) => this.#fetch(request, url, remote, gone),
         }),
     );
