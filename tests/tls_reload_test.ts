@@ -14,6 +14,7 @@ import {
   type TlsCertificate,
 } from "../src/tls/certificate.ts";
 import { ALPNS } from "../src/codec/version.ts";
+import { listenOnOnePort } from "../src/listen.ts";
 import { Endpoint } from "../src/transport/endpoint.ts";
 import { connectWebTransport, dialQuic } from "../src/transport/webtransport.ts";
 import { serveWeb } from "../src/web/server.ts";
@@ -287,21 +288,27 @@ Deno.test("HTTPS: a connection right after a reload reaches the new listener, no
 
 Deno.test("a certificate the listeners refuse leaves the one before serving, on QUIC and HTTPS", async () => {
   const [a, b] = await Promise.all([newPair(), newPair()]);
-  const endpoint = Endpoint.listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    certPem: a.certPem,
-    keyPem: a.keyPem,
-    alpns: ALPNS,
-  });
+  // One port number for both, bound again while the TCP side is taken (as the relay does).
+  const { quic: endpoint, web } = listenOnOnePort(
+    { hostname: "127.0.0.1", port: 0 },
+    (port) =>
+      Endpoint.listen({
+        hostname: "127.0.0.1",
+        port,
+        certPem: a.certPem,
+        keyPem: a.keyPem,
+        alpns: ALPNS,
+      }),
+    (port, quic) =>
+      serveWeb({
+        hostname: "127.0.0.1",
+        port,
+        tls: a,
+        fingerprint: () => a.fingerprint,
+        offer: (incoming) => quic.offer(incoming),
+      }),
+  );
   const port = endpoint.addr.port;
-  const web = serveWeb({
-    hostname: "127.0.0.1",
-    port,
-    tls: a,
-    fingerprint: () => a.fingerprint,
-    offer: (incoming) => endpoint.offer(incoming),
-  });
   try {
     // Deno checks what loadCertificate checks too: a key that is not the certificate's.
     const mismatched = { certPem: a.certPem, keyPem: b.keyPem };
