@@ -14,7 +14,7 @@ import { Broadcast } from "../src/cache/broadcast.ts";
 import { LocalSource } from "../src/cache/local.ts";
 import { connectOwnClient, type OwnClient } from "./support/moq_client.ts";
 import { connectMoq, publish } from "./support/moqnet_client.ts";
-import { sleep, until } from "./support/wait.ts";
+import { sleep, until, withTimeout } from "./support/wait.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const strings = (frames: Uint8Array[]) => frames.map((f) => new TextDecoder().decode(f));
@@ -298,7 +298,7 @@ Deno.test("subscribers vanishing all at once while groups flow never break the r
   // order, until the new one arrives; the writer stopped, so at most what was cached is between.
   let got = await first;
   for (let i = 0; i < 100 && strings(got.value?.frames ?? []).join() !== "after"; i++) {
-    got = await groups.next();
+    got = await withTimeout(groups.next(), 5000, "the next group");
   }
   deepEqual(strings(got.value?.frames ?? []), ["after"]);
   await groups.return(undefined);
