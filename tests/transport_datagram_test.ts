@@ -8,6 +8,7 @@ import { deepEqual, equal, ok } from "assert";
 import QmuxSession from "@moq/qmux";
 import { ALPNS } from "../src/codec/version.ts";
 import { fingerprintBytes, generateCertificate } from "../src/tls/certificate.ts";
+import { listenOnOnePort } from "../src/listen.ts";
 import { Endpoint } from "../src/transport/endpoint.ts";
 import { QuicSession } from "../src/transport/quic.ts";
 import {
@@ -421,13 +422,18 @@ for (const kind of ["quic", "webtransport"] as const) {
 // ---- WebSocket ----------------------------------------------------------------------------------
 
 Deno.test("websocket: no datagrams; readDatagram resolves null at once", async () => {
-  const endpoint = Endpoint.listen({ ...BIND, alpns: ALPNS });
-  const web = serveWeb({
-    hostname: "127.0.0.1",
-    port: endpoint.addr.port,
-    fingerprint: () => cert.fingerprint,
-    offer: (incoming) => endpoint.offer(incoming),
-  });
+  // One port number for both, bound again while the TCP side is taken (as the relay does).
+  const { quic: endpoint, web } = listenOnOnePort(
+    { hostname: "127.0.0.1", port: 0 },
+    (port) => Endpoint.listen({ ...BIND, port, alpns: ALPNS }),
+    (port, quic) =>
+      serveWeb({
+        hostname: "127.0.0.1",
+        port,
+        fingerprint: () => cert.fingerprint,
+        offer: (incoming) => quic.offer(incoming),
+      }),
+  );
   const accepted = endpoint.accept().then((incoming) => incoming?.accept(PROTOCOL));
   const client = new QmuxSession(`http://127.0.0.1:${endpoint.addr.port}/room`, {
     protocols: [PROTOCOL],
