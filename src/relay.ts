@@ -368,21 +368,32 @@ export class Relay implements AsyncDisposable {
     });
   }
 
-  /** The relay's part of a live snapshot: counts only, and the members for cluster members. */
-  #liveRelay(member: boolean): LiveRelay {
-    const open = new Map<string, { transport: string; version: string; count: number }>();
+  /** Whether a session (once set up) is another relay of the cluster. */
+  #isLink(session: MoqSession): boolean {
+    return session.publisher !== undefined && this.#links.has(session.view);
+  }
+
+  /** The sessions open now, counted by transport and version, and how many are cluster links. */
+  #openSessions(): { kinds: { transport: string; version: string; count: number }[]; links: number } {
+    const kinds = new Map<string, { transport: string; version: string; count: number }>();
     let links = 0;
     for (const s of this.#sessions) {
-      if (s.publisher !== undefined && this.#links.has(s.view)) links++;
+      if (this.#isLink(s)) links++;
       const version = versionName(s.version);
       const key = `${s.transport.kind}\n${version}`;
-      const entry = open.get(key) ?? { transport: s.transport.kind, version, count: 0 };
+      const entry = kinds.get(key) ?? { transport: s.transport.kind, version, count: 0 };
       entry.count++;
-      open.set(key, entry);
+      kinds.set(key, entry);
     }
+    return { kinds: [...kinds.values()], links };
+  }
+
+  /** The relay's part of a live snapshot: counts only, and the members for cluster members. */
+  #liveRelay(member: boolean): LiveRelay {
+    const { kinds, links } = this.#openSessions();
     const memory = Deno.memoryUsage();
     return {
-      sessions: [...open.values()],
+      sessions: kinds,
       links,
       members: member ? [...(this.#cluster?.members ?? [])] : undefined,
       cache: {
@@ -689,7 +700,7 @@ export class Relay implements AsyncDisposable {
         closedBy: closed.remote ? "peer" : "relay",
         code: closed.code,
         reason: closed.reason || (closed.remote ? "closed by the peer" : "closed"),
-        link: session.publisher !== undefined && this.#links.has(session.view),
+        link: this.#isLink(session),
       },
     );
   }
@@ -700,24 +711,20 @@ export class Relay implements AsyncDisposable {
     traffic.add(this.#retired);
     let served = 0;
     let upstream = 0;
-    const open = [];
     for (const s of this.#sessions) {
       traffic.add(s.traffic);
       served += s.publisher?.subscriptions ?? 0;
       upstream += s.subscriber?.size ?? 0;
-      open.push({
-        transport: s.transport.kind,
-        version: versionName(s.version),
-        link: s.publisher !== undefined && this.#links.has(s.view),
-      });
     }
+    const { kinds, links } = this.#openSessions();
     return exposition(relayMetrics({
       version: VERSION,
       startedAt: this.#startedAt,
       traffic,
       sessionsOpened: this.#sessionsOpened,
       sessionsClosed: this.#sessionsClosed,
-      sessions: open,
+      sessions: kinds,
+      links,
       refused: this.#refused,
       broadcasts: this.context.origin.size,
       subscriptions: { served, upstream },
@@ -734,9 +741,7 @@ export class Relay implements AsyncDisposable {
 
   /** Sessions of clients (not cluster links): the ones a drain waits for. */
   #clients(): MoqSession[] {
-    return [...this.#sessions].filter((s) =>
-      !(s.publisher !== undefined && this.#links.has(s.view))
-    );
+    return [...this.#sessions].filter((s) => !this.#isLink(s));
   }
 
   /** Whether a drain has begun. */
@@ -805,7 +810,7 @@ export class Relay implements AsyncDisposable {
         remote: `${s.transport.remote.hostname}:${s.transport.remote.port}`,
         kind: s.transport.kind,
         version: s.version.toString(16),
-        cluster: s.publisher !== undefined && this.#links.has(s.view),
+        cluster: this.#isLink(s),
         root: s.root,
         subscriptionsServed: s.publisher?.subscriptions ?? 0,
         groupStreams: s.publisher?.groupStreams ?? 0,

@@ -28,14 +28,12 @@ import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { testKey } from "./support/tokens.ts";
 import { versionName } from "../src/codec/version.ts";
 import type { Relay } from "../src/relay.ts";
-import { fingerprintBytes, generateCertificate } from "../src/tls/certificate.ts";
-import { Endpoint } from "../src/transport/endpoint.ts";
-import { ConnectRefused } from "../src/transport/webtransport.ts";
 import { type Browser, findChromium, launchChromium } from "./support/chromium.ts";
 import { connectOwnClient } from "./support/moq_client.ts";
 import { bundlePage } from "./support/page_bundle.ts";
 import { servePages } from "./support/page_server.ts";
 import { startRelay } from "./support/relay.ts";
+import { webTransportStatus } from "./support/webtransport_status.ts";
 
 const TRACK = "video";
 const GROUPS = 4;
@@ -360,7 +358,6 @@ Deno.test("access control with Chromium peers over WebTransport: tokens, grants 
   const browsers: Browser[] = [];
   let relay: Relay | undefined;
   let pages: ReturnType<typeof servePages> | undefined;
-  let clientEndpoint: Endpoint | undefined;
   let feedClient: Awaited<ReturnType<typeof connectOwnClient>> | undefined;
   let sampler: ReturnType<typeof setInterval> | undefined;
   try {
@@ -428,27 +425,7 @@ Deno.test("access control with Chromium peers over WebTransport: tokens, grants 
 
     // From Deno, with the project's own client: the status each CONNECT is answered with.
     const fingerprint = relay.certificates.primary.fingerprint;
-    const cert = await generateCertificate(["127.0.0.1"]);
-    const endpoint = clientEndpoint = Endpoint.listen({
-      hostname: "127.0.0.1",
-      port: 0,
-      certPem: cert.certPem,
-      keyPem: cert.keyPem,
-      alpns: [],
-    });
-    const status = async (url: string): Promise<number> => {
-      try {
-        const session = await endpoint.connect(new URL(url), {
-          protocols: [EXPECTED_VERSION],
-          serverCertificateHashes: [fingerprintBytes(fingerprint)],
-        });
-        await session.close({ code: 0, reason: "probe done" });
-        return 200;
-      } catch (e) {
-        if (e instanceof ConnectRefused) return e.status;
-        throw e;
-      }
-    };
+    const status = (url: string) => webTransportStatus(url, fingerprint, EXPECTED_VERSION);
     const probe = async (claims: Record<string, unknown>, key = ed) =>
       await key.sign({ root: "room", subscribe: ["**"], exp, ...claims });
     const statuses = {
@@ -692,7 +669,6 @@ Deno.test("access control with Chromium peers over WebTransport: tokens, grants 
     // Browsers first: they keep their sessions on the relay open until they go.
     await Promise.allSettled(browsers.map((b) => b.close()));
     await feedClient?.close().catch(() => {});
-    clientEndpoint?.close();
     await pages?.close();
     await relay?.close();
     await Deno.remove(dir, { recursive: true });

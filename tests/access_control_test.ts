@@ -9,10 +9,6 @@ import { deepEqual, equal, ok } from "assert";
 import { loadConfig } from "../src/config.ts";
 import { Relay } from "../src/relay.ts";
 import type { Authorize } from "../src/auth/access.ts";
-import { generateCertificate } from "../src/tls/certificate.ts";
-import { fingerprintBytes } from "../src/tls/certificate.ts";
-import { Endpoint } from "../src/transport/endpoint.ts";
-import { ConnectRefused } from "../src/transport/webtransport.ts";
 import { connectOwnClient } from "./support/moq_client.ts";
 import {
   announcements,
@@ -27,6 +23,7 @@ import { rawUpgrade } from "./support/raw_websocket.ts";
 import { startRelay } from "./support/relay.ts";
 import { b64url, inSeconds, testKey } from "./support/tokens.ts";
 import { withTimeout } from "./support/wait.ts";
+import { webTransportStatus } from "./support/webtransport_status.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const texts = (groups: ReceivedGroup[]) =>
@@ -185,34 +182,6 @@ Deno.test("a publisher's broadcast outside its grant never enters the relay, whi
   }
 });
 
-/** A WebTransport CONNECT with our own client: the status the relay answered (200 when let in). */
-async function webTransportStatus(relay: Relay, path: string): Promise<number> {
-  const cert = await generateCertificate(["127.0.0.1"]);
-  const endpoint = Endpoint.listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    certPem: cert.certPem,
-    keyPem: cert.keyPem,
-    alpns: [],
-  });
-  try {
-    const session = await endpoint.connect(
-      new URL(`https://127.0.0.1:${relay.addr.port}${path}`),
-      {
-        protocols: ["moq-lite-05"],
-        serverCertificateHashes: [fingerprintBytes(relay.certificates.primary.fingerprint)],
-      },
-    );
-    await session.close({ code: 0, reason: "done" });
-    return 200;
-  } catch (e) {
-    if (e instanceof ConnectRefused) return e.status;
-    throw e;
-  } finally {
-    endpoint.close();
-  }
-}
-
 Deno.test("refused tokens: 401 or 403 on WebSocket and WebTransport, close code 0x2 on raw QUIC, nothing else affected", async () => {
   const dir = await tempDir();
   const key = await testKey("ES256", "main");
@@ -270,14 +239,20 @@ Deno.test("refused tokens: 401 or 403 on WebSocket and WebTransport, close code 
         403,
       ],
     ];
+    const fingerprint = relay.certificates.primary.fingerprint;
+    const https = (path: string) => `https://127.0.0.1:${relay.addr.port}${path}`;
     for (const [what, path, status] of cases) {
       const ws = await rawUpgrade(relay.addr.port, ["qmux-01.moq-lite-05"], { path });
       ws.close();
       equal(ws.status, status, `WebSocket, ${what}`);
-      equal(await webTransportStatus(relay, path), status, `WebTransport, ${what}`);
+      equal(
+        await webTransportStatus(https(path), fingerprint, "moq-lite-05"),
+        status,
+        `WebTransport, ${what}`,
+      );
     }
     // The valid token is let in on both, so the refusals above are about the token alone.
-    equal(await webTransportStatus(relay, `/room?jwt=${signed}`), 200);
+    equal(await webTransportStatus(https(`/room?jwt=${signed}`), fingerprint, "moq-lite-05"), 200);
     const ws = await rawUpgrade(relay.addr.port, ["qmux-01.moq-lite-05"], {
       path: `/room?jwt=${signed}`,
     });
@@ -285,7 +260,6 @@ Deno.test("refused tokens: 401 or 403 on WebSocket and WebTransport, close code 
     equal(ws.status, 101);
 
     // Raw QUIC has no URL: the token rides in the lite-05+ SETUP path; a bad one closes with 0x2.
-    const fingerprint = relay.certificates.primary.fingerprint;
     for (
       const [what, path] of [[
         "expired",

@@ -5,13 +5,11 @@
  * once; a cluster node withdraws its membership record first, and the rest of the cluster goes on.
  */
 import { equal, ok } from "assert";
-import { ConnectRefused } from "../src/transport/webtransport.ts";
-import { Endpoint } from "../src/transport/endpoint.ts";
-import { fingerprintBytes, generateCertificate } from "../src/tls/certificate.ts";
 import { connectOwnClient, type OwnClient } from "./support/moq_client.ts";
 import { rawUpgrade } from "./support/raw_websocket.ts";
 import { type RelayProcess, startRelayProcess } from "./support/relay_process.ts";
 import { until, withTimeout } from "./support/wait.ts";
+import { webTransportStatus } from "./support/webtransport_status.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -24,31 +22,6 @@ async function clientOf(relay: RelayProcess): Promise<OwnClient> {
 async function health(relay: RelayProcess): Promise<[number, string]> {
   const response = await fetch(`http://${relay.address}/health`);
   return [response.status, (await response.text()).trim()];
-}
-
-/** The status a new WebTransport session gets (200 when let in). */
-async function webTransportStatus(relay: RelayProcess): Promise<number> {
-  const cert = await generateCertificate(["127.0.0.1"]);
-  const endpoint = Endpoint.listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    certPem: cert.certPem,
-    keyPem: cert.keyPem,
-    alpns: [],
-  });
-  try {
-    const session = await endpoint.connect(new URL(`https://${relay.address}/`), {
-      protocols: ["moq-lite-06"],
-      serverCertificateHashes: [fingerprintBytes(await relay.fingerprint())],
-    });
-    await session.close({ code: 0, reason: "done" });
-    return 200;
-  } catch (e) {
-    if (e instanceof ConnectRefused) return e.status;
-    throw e;
-  } finally {
-    endpoint.close();
-  }
 }
 
 /** Keeps writing groups to `source` until stopped. */
@@ -87,7 +60,15 @@ Deno.test("SIGTERM: health 503, new sessions refused, GOAWAY with the redirect, 
     const ws = await rawUpgrade(relay.port, ["qmux-01.moq-lite-06"], { path: "/late" });
     ws.close();
     equal(ws.status, 503, "a new WebSocket session is refused");
-    equal(await webTransportStatus(relay), 503, "a new WebTransport session is refused");
+    equal(
+      await webTransportStatus(
+        `https://${relay.address}/`,
+        await relay.fingerprint(),
+        "moq-lite-06",
+      ),
+      503,
+      "a new WebTransport session is refused",
+    );
     // The open session goes on meanwhile.
     ok((await groups.next()).value, "frames still flow while draining");
     // These clients ignore the GOAWAY: the relay closes them at the timeout, then exits 0.

@@ -13,6 +13,7 @@
  */
 import { base64url, importJWK, type JWK } from "jose";
 import { normalizePath } from "../codec/path.ts";
+import { errorText } from "../config.ts";
 import { ClaimsError, decodeGrants } from "./claims.ts";
 import type { Pattern } from "./pattern.ts";
 
@@ -217,14 +218,7 @@ export async function readKeyFile(path: string): Promise<VerifyKey> {
   try {
     text = await Deno.readTextFile(path);
   } catch (e) {
-    const why = e instanceof Deno.errors.NotFound
-      ? "no such file"
-      : e instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
-      : e instanceof Error
-      ? e.message
-      : String(e);
-    throw new KeyError(`cannot read key ${path}: ${why}`);
+    throw new KeyError(`cannot read key ${path}: ${errorText(e)}`);
   }
   return await parseKey(text, path);
 }

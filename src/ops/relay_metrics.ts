@@ -27,8 +27,10 @@ export interface RelaySnapshot {
   traffic: Traffic;
   sessionsOpened: number;
   sessionsClosed: number;
-  /** The sessions open now. */
-  sessions: readonly { transport: string; version: string; link: boolean }[];
+  /** The sessions open now, by transport and version. */
+  sessions: readonly { transport: string; version: string; count: number }[];
+  /** How many of them are cluster links. */
+  links: number;
   refused: Readonly<Record<RefusalReason, number>>;
   broadcasts: number;
   subscriptions: { served: number; upstream: number };
@@ -79,13 +81,6 @@ function grouped<T extends string>(label: string, counts: Iterable<[T, number]>)
 export function relayMetrics(s: RelaySnapshot): MetricFamily[] {
   const t = s.traffic;
   const dropped = Object.values(t.dropped).reduce((a, b) => a + b, 0);
-  const open = new Map<string, { transport: string; version: string; count: number }>();
-  for (const session of s.sessions) {
-    const key = `${session.transport}\n${session.version}`;
-    const entry = open.get(key) ?? { ...session, count: 0 };
-    entry.count++;
-    open.set(key, entry);
-  }
   return [
     // Upstream's.
     counter("moq_relay_bytes_total", "Media payload bytes transferred.", media("bytes")(t)),
@@ -152,7 +147,7 @@ export function relayMetrics(s: RelaySnapshot): MetricFamily[] {
     gauge(
       "moq_relay_sessions",
       "Sessions open now, by transport and moq-lite version.",
-      [...open.values()].map((e) => ({
+      s.sessions.map((e) => ({
         labels: { transport: e.transport, version: e.version },
         value: e.count,
       })),
@@ -160,7 +155,7 @@ export function relayMetrics(s: RelaySnapshot): MetricFamily[] {
     gauge(
       "moq_relay_cluster_links",
       "Sessions with other relays of the cluster open now.",
-      s.sessions.filter((x) => x.link).length,
+      s.links,
     ),
     gauge(
       "moq_relay_cluster_members",

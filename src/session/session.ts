@@ -371,16 +371,10 @@ export class MoqSession implements Peer {
     // A carrier error as the peer hangs up (it may land before the close is reported) is the
     // peer's doing; anything else is a bug of ours.
     const error = e instanceof Error ? e.stack ?? e.message : String(e);
-    const settled = new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), CLOSE_GRACE_MS);
-      void this.transport.closed.then(() => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-    });
-    void settled.then((closed) => {
-      if (closed) this.log.debug("{what} ended with the session: {error}", { what, error });
+    const timer = setTimeout(() => {
+      if (this.signal.aborted) this.log.debug("{what} ended with the session: {error}", { what, error });
       else this.log.error("{what} failed: {error}", { what, error });
-    });
+    }, CLOSE_GRACE_MS);
+    Deno.unrefTimer(timer);
   }
 }
