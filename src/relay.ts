@@ -374,7 +374,10 @@ export class Relay implements AsyncDisposable {
   }
 
   /** The sessions open now, counted by transport and version, and how many are cluster links. */
-  #openSessions(): { kinds: { transport: string; version: string; count: number }[]; links: number } {
+  #openSessions(): {
+    kinds: { transport: string; version: string; count: number }[];
+    links: number;
+  } {
     const kinds = new Map<string, { transport: string; version: string; count: number }>();
     let links = 0;
     for (const s of this.#sessions) {

@@ -372,8 +372,9 @@ export class MoqSession implements Peer {
     // peer's doing; anything else is a bug of ours.
     const error = e instanceof Error ? e.stack ?? e.message : String(e);
     const timer = setTimeout(() => {
-      if (this.signal.aborted) this.log.debug("{what} ended with the session: {error}", { what, error });
-      else this.log.error("{what} failed: {error}", { what, error });
+      if (this.signal.aborted) {
+        this.log.debug("{what} ended with the session: {error}", { what, error });
+      } else this.log.error("{what} failed: {error}", { what, error });
     }, CLOSE_GRACE_MS);
     Deno.unrefTimer(timer);
   }
