@@ -41,8 +41,8 @@ import { Publisher } from "./publisher/publisher.ts";
 import { MessageReader } from "./reader.ts";
 import { type Negotiated, SetupExchange } from "./setup.ts";
 import { Subscriber } from "./subscriber/subscriber.ts";
+import { formatRemote, nextSessionId, type RelaySession } from "./relay_session.ts";
 
-let nextSessionId = 1;
 /** How long after a stream's carrier error the session may report closing, for it to be the cause. */
 const CLOSE_GRACE_MS = 250;
 
@@ -59,14 +59,8 @@ export interface SessionOptions {
   admission?: Admission;
 }
 
-function formatRemote(remote: Deno.NetAddr): string {
-  return remote.hostname.includes(":")
-    ? `[${remote.hostname}]:${remote.port}`
-    : `${remote.hostname}:${remote.port}`;
-}
-
-export class MoqSession implements Peer {
-  readonly id = nextSessionId++;
+export class MoqSession implements Peer, RelaySession {
+  readonly id = nextSessionId();
   readonly transport: Session;
   readonly log: Logger;
   /** What the protocol names until the setup settles it (a legacy setup picks 01 or 02). */
@@ -107,6 +101,14 @@ export class MoqSession implements Peer {
 
   get signal(): AbortSignal {
     return this.#done.signal;
+  }
+
+  get versionName(): string {
+    return versionName(this.version);
+  }
+
+  get versionCode(): number {
+    return this.version;
   }
 
   /** What the session moved (until retired, see {@link retireTraffic}). */

@@ -12,7 +12,15 @@
  */
 import { concatBytes } from "../../bytes/concat.ts";
 import { type Frame, replaceChunks } from "../../cache/group.ts";
-import { encodeFrameHeader, hasFrameTimestamps, type Version } from "../../codec/mod.ts";
+import {
+  encodeFrameHeader,
+  encodeGroupHeader,
+  hasFrameTimestamps,
+  TRUNCATED_FRAME_HEADER,
+  UniType,
+  type Version,
+} from "../../codec/mod.ts";
+import type { GroupWire } from "./group.ts";
 
 /** Frames up to this size are joined with their header; larger ones are written as they came. */
 export const MAX_JOINED_FRAME = 256 * 1024;
@@ -61,4 +69,22 @@ export function wireFrame(
   joined.set(frame, { form, delta, bytes });
   replaceChunks(frame, bytes.subarray(head.length));
   return bytes;
+}
+
+/** moq-lite's group stream: GROUP (type, subscription, sequence), then its frames. */
+export function liteGroupWire(version: Version, subscribeId: bigint): GroupWire {
+  return {
+    header(group) {
+      const out = encodeGroupHeader(
+        { subscribeId, sequence: group.sequence, frameStart: 0 },
+        version,
+        { before: 1 },
+      );
+      out[0] = UniType.Group;
+      return out;
+    },
+    wholeFrame: (frame, _index, previous) => wireFrame(frame, previous, version),
+    frameHeader: (frame, _index, previous) => frameHeader(frame, previous, version),
+    truncation: TRUNCATED_FRAME_HEADER,
+  };
 }

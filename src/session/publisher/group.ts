@@ -9,12 +9,12 @@
  *
  * @module
  */
-import type { Group } from "../../cache/group.ts";
-import { encodeGroupHeader, StreamCode, UniType, type Version } from "../../codec/mod.ts";
+import type { Frame, Group } from "../../cache/group.ts";
+import { concatBytes } from "../../bytes/concat.ts";
+import { StreamCode } from "../../codec/mod.ts";
 import type { Traffic } from "../../ops/traffic.ts";
 import type { SendStream, Session } from "../../transport/session.ts";
 import { Cancellation } from "../abort.ts";
-import { frameHeader, wireFrame } from "./frames.ts";
 import type { Ticket } from "./send_order.ts";
 import { type Position, truncate } from "./truncate.ts";
 
@@ -23,12 +23,26 @@ const SMALL_FIRST_FRAME = 4096;
 /** How long an abandoned group may take to reach a frame boundary before it is cut. */
 const ABANDON_GRACE_MS = 500;
 
+/**
+ * How one protocol writes a group on its stream (moq-lite's GROUP and frames, moq-transport's
+ * SUBGROUP_HEADER and objects); the delivery itself is the same for both.
+ */
+export interface GroupWire {
+  /** The stream's first bytes: its type and header. */
+  header(group: Group): Uint8Array;
+  /** A complete frame with its header in one buffer (shared where it can be), or undefined. */
+  wholeFrame(frame: Frame, index: number, previous: number): Uint8Array | undefined;
+  /** A frame's header alone; its payload follows as it arrives. */
+  frameHeader(frame: Frame, index: number, previous: number): Uint8Array;
+  /** Written before a FIN at a frame boundary so that the peer reads the group as cut short. */
+  readonly truncation: Uint8Array;
+}
+
 /** What a group stream needs from the subscription it belongs to. */
 export interface GroupTarget {
   readonly transport: Session;
   readonly traffic: Traffic;
-  readonly version: Version;
-  readonly subscribeId: bigint;
+  readonly wire: GroupWire;
   /** Whether the peer has ended the subscription. */
   cancelled(): boolean;
 }
@@ -115,18 +129,13 @@ export class GroupDelivery {
 
   /** Opens the stream with the group header (and a small complete first frame) in one write. */
   async #open(): Promise<[SendStream, number]> {
-    const { version, subscribeId, transport } = this.#target;
+    const { wire, transport } = this.#target;
     const first = this.group.frames[0];
     const firstBytes = first && first.size <= SMALL_FIRST_FRAME
-      ? wireFrame(first, 0, version)
+      ? wire.wholeFrame(first, 0, 0)
       : undefined;
-    const initial = encodeGroupHeader(
-      { subscribeId, sequence: this.group.sequence, frameStart: 0 },
-      version,
-      { before: 1, after: firstBytes?.length ?? 0 },
-    );
-    initial[0] = UniType.Group;
-    if (firstBytes) initial.set(firstBytes, initial.length - firstBytes.length);
+    const header = wire.header(this.group);
+    const initial = firstBytes ? concatBytes([header, firstBytes]) : header;
     const stream = await transport.openUni({
       priority: this.#ticket.order,
       initial,
@@ -165,10 +174,10 @@ export class GroupDelivery {
   /** One frame: in one write when complete, else its header and then its chunks as they come. */
   async #writeFrame(stream: SendStream, index: number, previous: number): Promise<void> {
     const group = this.group;
-    const version = this.#target.version;
+    const wire = this.#target.wire;
     const frame = group.frames[index];
     if (!frame) return;
-    const whole = wireFrame(frame, previous, version);
+    const whole = wire.wholeFrame(frame, index, previous);
     if (whole) {
       await this.#write(stream, whole, "boundary");
       this.#written += frame.size;
@@ -176,7 +185,7 @@ export class GroupDelivery {
     }
     await this.#write(
       stream,
-      frameHeader(frame, previous, version),
+      wire.frameHeader(frame, index, previous),
       frame.size > 0 ? "inside" : "boundary",
     );
     // Held for the whole frame: once complete, the frame's chunks may be replaced by a joined
@@ -217,6 +226,6 @@ export class GroupDelivery {
   #truncate(stream: SendStream, code: number): void {
     if (this.#ended) return;
     this.#ended = true;
-    truncate(stream, this.#target.transport, this.#position, code);
+    truncate(stream, this.#target.transport, this.#position, code, this.#target.wire.truncation);
   }
 }

@@ -6,12 +6,12 @@
  *
  * The steps, in order: read SUBSCRIBE and find the track; wait until the source confirms it;
  * acknowledge (SUBSCRIBE_OK before lite-05, SUBSCRIBE_START at the first group after); follow
- * the track, one {@link GroupDelivery} per group; end (SUBSCRIBE_END on lite-05+, then FIN).
+ * the track ({@link GroupFollower}: one stream per group); end (SUBSCRIBE_END on lite-05+, then
+ * FIN).
  *
  * @module
  */
 import type { TrackLease } from "../../cache/broadcast.ts";
-import type { Group } from "../../cache/group.ts";
 import type { Datagram, Track } from "../../cache/track.ts";
 import {
   decodeSubscribe,
@@ -30,11 +30,11 @@ import { Cancellation } from "../abort.ts";
 import { CONTROL_PRIORITY, endedBeforeRequest, type Peer } from "../peer.ts";
 import type { MessageReader } from "../reader.ts";
 import { SerialWriter } from "../writer.ts";
-import { GroupDelivery, type GroupTarget } from "./group.ts";
+import { GroupFollower } from "./follow.ts";
+import { liteGroupWire } from "./frames.ts";
 import type { SendOrder } from "./send_order.ts";
 
-/** Groups one subscription may have in flight; beyond that the oldest is dropped. */
-export const MAX_GROUPS_IN_FLIGHT = 8;
+export { MAX_GROUPS_IN_FLIGHT } from "./follow.ts";
 
 /** What the publisher side counts for one peer, against its limits. */
 export interface PublisherState {
@@ -93,16 +93,15 @@ export async function serveSubscription(
   }
 }
 
-class Subscription implements GroupTarget {
+class Subscription {
   readonly #peer: Peer;
-  readonly #order: SendOrder;
   readonly #sub: Subscribe;
   readonly #lease: TrackLease;
   readonly #track: Track;
   readonly #writer: SerialWriter;
   /** Cancelled when the peer ends the subscription (FIN or reset of its side). */
   readonly #cancel = new Cancellation();
-  readonly #deliveries = new Set<GroupDelivery>();
+  readonly #follower: GroupFollower;
   #priority: number;
   #maxLatency: number;
   /** The subscription has been acknowledged (OK, or START at its first group). */
@@ -116,29 +115,32 @@ class Subscription implements GroupTarget {
     writer: SerialWriter,
   ) {
     this.#peer = peer;
-    this.#order = order;
     this.#sub = sub;
     this.#lease = lease;
     this.#track = lease.track;
     this.#writer = writer;
     this.#priority = sub.priority;
     this.#maxLatency = sub.maxLatency;
-  }
-
-  get transport() {
-    return this.#peer.transport;
-  }
-
-  get traffic() {
-    return this.#peer.traffic;
+    this.#follower = new GroupFollower({
+      peer,
+      order,
+      wire: liteGroupWire(peer.version, sub.id),
+      cancel: this.#cancel,
+      priority: () => this.#priority,
+      maxLatency: () => this.#maxLatency,
+      endGroup: sub.endGroup,
+      onFirst: (group) => {
+        if (this.#started) return;
+        this.#started = true;
+        void this.#writer.write(
+          encodeSubscribeResponse({ kind: "start", group: group.sequence }, this.version),
+        );
+      },
+    });
   }
 
   get version() {
     return this.#peer.version;
-  }
-
-  get subscribeId(): bigint {
-    return this.#sub.id;
   }
 
   cancelled(): boolean {
@@ -162,7 +164,10 @@ class Subscription implements GroupTarget {
     try {
       if (await this.#withoutProperties()) return await this.#end();
       // With a start group: the first cached group at or after it, now that the source is known.
-      await this.#follow(cursor ?? this.#track.indexOfSequence(this.#sub.startGroup ?? 0));
+      await this.#follower.follow(
+        this.#track,
+        cursor ?? this.#track.indexOfSequence(this.#sub.startGroup ?? 0),
+      );
       await this.#end();
     } finally {
       stopDatagrams();
@@ -233,74 +238,9 @@ class Subscription implements GroupTarget {
     return !properties && this.#track.ended;
   }
 
-  /** Delivers each group from `cursor` on until the track ends or the peer unsubscribes. */
-  async #follow(cursor: number): Promise<void> {
-    const track = this.#track;
-    while (!this.cancelled()) {
-      const { group, index } = track.at(cursor);
-      if (group) {
-        cursor = index + 1;
-        this.#offer(group);
-        continue;
-      }
-      if (track.ended) return;
-      await this.#cancel.race(track.changed());
-    }
-  }
-
-  /** One group for this subscriber: started on its own stream, or skipped. */
-  #offer(group: Group): void {
-    const end = this.#sub.endGroup;
-    if (end !== undefined && group.sequence > end) return;
-    // A group is whole or absent: one lost upstream before we began is not sent at all.
-    if (group.aborted) return;
-    if (!this.#started) {
-      this.#started = true;
-      void this.#writer.write(
-        encodeSubscribeResponse({ kind: "start", group: group.sequence }, this.version),
-      );
-    }
-    this.#dropLaggards(group);
-    // The peer has too many of our streams open: skip this group rather than queue it.
-    if (this.#order.size >= this.#peer.limits.maxGroupStreams) {
-      this.#peer.traffic.dropped.streams++;
-      return;
-    }
-    const delivery = new GroupDelivery(this, group, this.#order.take(this.#priority));
-    this.#deliveries.add(delivery);
-    void delivery.done.finally(() => this.#deliveries.delete(delivery));
-  }
-
-  /** Drops older groups this subscriber is still behind on, once they are old or too many bytes. */
-  #dropLaggards(newest: Group): void {
-    const limits = this.#peer.limits;
-    const budget = Math.max(this.#maxLatency, limits.minLatencyMs);
-    const older = [...this.#deliveries]
-      .filter((d) => d.group.sequence < newest.sequence && !d.abandoned)
-      .sort((a, b) => b.group.sequence - a.group.sequence);
-    let lagBytes = 0;
-    older.forEach((d, i) => {
-      const lag = d.lag();
-      lagBytes += lag;
-      const tooOld = newest.created - d.group.created > budget && lag > 0;
-      // Counting the new group, at most MAX_GROUPS_IN_FLIGHT stay in flight.
-      const tooMany = i + 1 >= MAX_GROUPS_IN_FLIGHT;
-      const reason = tooOld
-        ? "latency"
-        : tooMany
-        ? "in_flight"
-        : lagBytes > limits.maxLagBytes
-        ? "lag_bytes"
-        : undefined;
-      if (!reason) return;
-      this.#peer.traffic.dropped[reason]++;
-      d.abandon();
-    });
-  }
-
   /** Lite-05+ on a carrier with datagrams: the track's datagrams go out as datagrams. */
   #forwardDatagrams(): () => void {
-    const transport = this.transport;
+    const transport = this.#peer.transport;
     if (!hasDatagrams(this.version) || transport.maxDatagramSize === 0) return () => {};
     return this.#track.onDatagram((datagram: Datagram) => {
       const bytes = encodeDatagram({ subscribeId: this.#sub.id, ...datagram });
@@ -317,8 +257,7 @@ class Subscription implements GroupTarget {
 
   /** Lets the groups in flight finish (or drops them if the peer left), then ends the stream. */
   async #end(): Promise<void> {
-    if (this.cancelled()) { for (const d of this.#deliveries) d.abandon(); }
-    await Promise.allSettled([...this.#deliveries].map((d) => d.done));
+    await this.#follower.settle();
     if (!this.cancelled() && hasSubscribeStartEnd(this.version) && this.#started) {
       await this.#writer.write(
         encodeSubscribeResponse({ kind: "end", group: this.#track.nextSequence() }, this.version),

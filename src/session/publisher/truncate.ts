@@ -11,16 +11,17 @@ export type Position = "boundary" | "inside";
 
 /**
  * A reset with `code` where the carrier has one; otherwise (Deno's QUIC turns a reset into a
- * FIN) a FIN, after a partial frame header when the stream would end at a frame boundary: a FIN
- * inside a frame is a truncation already.
+ * FIN) a FIN, after a partial frame header (`marker`: the first byte of a two-byte varint) when
+ * the stream would end at a frame boundary: a FIN inside a frame is a truncation already.
  */
 export function truncate(
   stream: SendStream,
   transport: Session,
   position: Position,
   code: number,
+  marker: Uint8Array = TRUNCATED_FRAME_HEADER,
 ): void {
   if (transport.caps.resetCode) return stream.reset(code);
-  if (position === "boundary") void stream.write(TRUNCATED_FRAME_HEADER).catch(() => {});
+  if (position === "boundary") void stream.write(marker).catch(() => {});
   void stream.close().catch(() => {});
 }
