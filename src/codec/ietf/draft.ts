@@ -109,3 +109,157 @@ export function hasRequiredRequestIdDelta(draft: Draft): boolean {
 export function finEndsOnlyUpdates(draft: Draft): boolean {
   return draft >= 19;
 }
+
+// ---- Control messages ---------------------------------------------------------------------------
+
+/** Draft 14 only: SUBSCRIBE, SUBSCRIBE_OK, PUBLISH, PUBLISH_OK, FETCH, FETCH_OK and
+ * SUBSCRIBE_UPDATE carry their fields inline and an ignored parameter block (15+: parameters). */
+export function hasInlineFields(draft: Draft): boolean {
+  return draft === 14;
+}
+
+/** Drafts 14, 15: an unknown message parameter is skipped by the even/odd rule (16+: a session
+ * error, `R:parameters.rs:613-624`). */
+export function ignoresUnknownParameters(draft: Draft): boolean {
+  return draft <= 15;
+}
+
+/** Draft 15: one REQUEST_OK / REQUEST_ERROR for every request (14: one *_OK / *_ERROR each). */
+export function hasSharedReplies(draft: Draft): boolean {
+  return draft >= 15;
+}
+
+/** Draft 16: REQUEST_ERROR carries a Retry Interval. */
+export function hasRetryInterval(draft: Draft): boolean {
+  return draft >= 16;
+}
+
+/** Draft 16: a Track Properties block (16: "Track Extensions") may end SUBSCRIBE_OK, PUBLISH and
+ * FETCH_OK; upstream reads it from 16 on but writes it from 17 on (`R:properties.rs:66`, `:108`). */
+export function readsTrackProperties(draft: Draft): boolean {
+  return draft >= 16;
+}
+
+/** Draft 17: we write Track Properties (see {@link readsTrackProperties}). */
+export function writesTrackProperties(draft: Draft): boolean {
+  return draft >= 17;
+}
+
+/** Draft 15 only: SUBSCRIBE_OK and PUBLISH carry the publisher's GROUP_ORDER as a parameter
+ * (16: nowhere; 17+: a Track Property). */
+export function hasReplyGroupOrderParameter(draft: Draft): boolean {
+  return draft === 15;
+}
+
+/** Draft 20: LOCATION_FILTER is a list of 0 to 4 varints (14-19: a Filter Type tag), and
+ * SUBSCRIBE gains FILL (0x23) and INCLUDE_PROPERTIES (0x35). */
+export function hasFieldListFilter(draft: Draft): boolean {
+  return draft >= 20;
+}
+
+/** Draft 19: the Range Filters (0x25-0x29) exist. */
+export function hasRangeFilters(draft: Draft): boolean {
+  return draft >= 19;
+}
+
+/** Draft 18: SUBGROUP_TIMEOUT (0x06) in SUBSCRIBE and FILL_TIMEOUT (0x0A) in FETCH exist. */
+export function hasSubgroupTimeout(draft: Draft): boolean {
+  return draft >= 18;
+}
+
+/** RENDEZVOUS_TIMEOUT (0x04) in SUBSCRIBE: not on 15/16 (`R:subscribe.rs:89`); on 14 every
+ * parameter is skipped anyway. */
+export function hasRendezvousTimeout(draft: Draft): boolean {
+  return draft >= 17;
+}
+
+/** Draft 17: the MoQ Cluster parameters (HOP_PATH, ROUTE_COST) may ride PUBLISH_NAMESPACE,
+ * NAMESPACE and REQUEST_UPDATE (`R:cluster.rs:54`). */
+export function hasClusterParameters(draft: Draft): boolean {
+  return draft >= 17;
+}
+
+/** Drafts 16, 17: SUBSCRIBE_NAMESPACE carries Subscribe Options. */
+export function hasSubscribeOptions(draft: Draft): boolean {
+  return draft === 16 || draft === 17;
+}
+
+/** Draft 18: SUBSCRIBE_NAMESPACE is type 0x50 (14-17: 0x11). */
+export function hasRenumberedSubscribeNamespace(draft: Draft): boolean {
+  return draft >= 18;
+}
+
+/** Draft 16 only: PUBLISH_NAMESPACE_DONE / _CANCEL name the request (14, 15: the namespace). */
+export function namespaceRepliesByRequestId(draft: Draft): boolean {
+  return draft === 16;
+}
+
+/** Draft 16: NAMESPACE (0x08) and NAMESPACE_DONE (0x0E) answer SUBSCRIBE_NAMESPACE on its own
+ * stream. */
+export function hasNamespaceMessages(draft: Draft): boolean {
+  return draft >= 16;
+}
+
+/** Drafts 14, 15: UNSUBSCRIBE_NAMESPACE (0x14) on the control stream (16: the stream ends). */
+export function hasUnsubscribeNamespace(draft: Draft): boolean {
+  return draft <= 15;
+}
+
+/** Draft 17 only: PUBLISH_BLOCKED (0x0F) on a SUBSCRIBE_NAMESPACE stream. */
+export function hasPublishBlocked(draft: Draft): boolean {
+  return draft === 17;
+}
+
+/** Until draft 19: FETCH has a Fetch Type (standalone, relative / absolute joining); 20: a
+ * track and a LOCATION_FILTER. */
+export function hasFetchTypes(draft: Draft): boolean {
+  return draft <= 19;
+}
+
+/** Until draft 19: PUBLISH_OK carries the subscription's parameters (20: they moved to PUBLISH and
+ * REQUEST_UPDATE, `R:publish.rs:402-404`). */
+export function hasPublishOkParameters(draft: Draft): boolean {
+  return draft <= 19;
+}
+
+/** Draft 20: PUBLISH may carry subscription parameters (0x02, 0x06, 0x20, 0x21). */
+export function hasPublishSubscriptionParameters(draft: Draft): boolean {
+  return draft >= 20;
+}
+
+/** Draft 17: GOAWAY carries a Timeout. */
+export function hasGoawayTimeout(draft: Draft): boolean {
+  return draft >= 17;
+}
+
+/** Draft 18 only: GOAWAY ends with a Request ID (`R:goaway.rs:28-36`). */
+export function hasGoawayRequestId(draft: Draft): boolean {
+  return draft === 18;
+}
+
+// ---- Error registries ---------------------------------------------------------------------------
+
+/** Draft 16: MALFORMED_TRACK (0x12) and UNKNOWN_OBJECT_STATUS are stream reset codes. */
+export function hasMalformedTrackResetCode(draft: Draft): boolean {
+  return draft >= 16;
+}
+
+/** Draft 17: TOO_FAR_BEHIND (0x5) is a stream reset code. */
+export function hasTooFarBehindResetCode(draft: Draft): boolean {
+  return draft >= 17;
+}
+
+/** Draft 18: GOING_AWAY takes reset code 0x4 and UNKNOWN_OBJECT_STATUS moves to 0x6. */
+export function hasGoingAwayResetCode(draft: Draft): boolean {
+  return draft >= 18;
+}
+
+/** Draft 17: GOING_AWAY (0x6) is a request error code. */
+export function hasGoingAwayRequestError(draft: Draft): boolean {
+  return draft >= 17;
+}
+
+/** Until draft 19: PUBLISH_DONE SUBSCRIPTION_ENDED (0x3) exists (removed in 20). */
+export function hasSubscriptionEnded(draft: Draft): boolean {
+  return draft <= 19;
+}

@@ -106,6 +106,13 @@ export interface Subscribe {
   deliveryTimeout?: number;
   /** AUTHORIZATION_TOKEN parameters (0x03), raw. */
   tokens: Uint8Array[];
+  /** Draft 20: FILL (0x23), the raw parameter value (a nested parameter block). Not written on
+   * earlier drafts (as upstream, `R:subscribe.rs:161-164`). */
+  fill?: Uint8Array;
+  /** Draft 20: INCLUDE_PROPERTIES (0x35); absent = true. Written only when false. */
+  includeProperties?: boolean;
+  /** Draft 19+: the request carried Range Filters (0x25-0x28), which a relay refuses. Decode only. */
+  rangeFilters?: boolean;
 }
 
 export interface SubscribeOk {
@@ -132,6 +139,16 @@ export interface RequestUpdate {
   forward?: boolean;
   filter?: Filter;
   deliveryTimeout?: number;
+  /** Draft 14 only: SUBSCRIBE_UPDATE's inline Start Location (default {0, 0}). */
+  start?: Location;
+  /** Draft 14 only: SUBSCRIBE_UPDATE's inline End Group (default 0). */
+  endGroup?: number;
+  /** 17+ (MoQ Cluster, an update of PUBLISH_NAMESPACE): HOP_PATH (0x40B57), raw. */
+  hopPath?: Uint8Array;
+  /** 17+ (MoQ Cluster): ROUTE_COST (0x40B58). */
+  routeCost?: bigint;
+  /** Draft 19+: Range Filters (0x25-0x29) were present. Decode only. */
+  rangeFilters?: boolean;
 }
 
 /** UNSUBSCRIBE (14-16; on 17+ the subscriber ends its request stream instead). */
@@ -192,6 +209,10 @@ export interface PublishNamespace {
   requestId: bigint;
   namespace: string[];
   tokens: Uint8Array[];
+  /** 17+ (MoQ Cluster, when negotiated): HOP_PATH (0x40B57), raw. */
+  hopPath?: Uint8Array;
+  /** 17+ (MoQ Cluster): ROUTE_COST (0x40B58). */
+  routeCost?: bigint;
 }
 
 /** PUBLISH_NAMESPACE_DONE (14-16; 17+: FIN of the request stream). 14/15 name the namespace. */
@@ -219,22 +240,40 @@ export interface SubscribeNamespace {
   /** 16-17: Subscribe Options (1 = namespaces, 2 = tracks, 3 = both); default 1. */
   options: number;
   tokens: Uint8Array[];
+  /** MoQ Hidden (parameter 0x40B5E): also advertise hidden namespaces; absent = false. */
+  hidden?: boolean;
 }
 
-/** UNSUBSCRIBE_NAMESPACE (14-16). 14/15 name the prefix, 16 the request. */
+/**
+ * UNSUBSCRIBE_NAMESPACE (0x14, drafts 14 and 15): both upstreams write and read only a Request ID
+ * (`R:subscribe_namespace.rs:216-234`, `J:subscribe_namespace.js`); Rust accepts it on 14/15 only
+ * (`R:adapter.rs:1047`; 16 ends the SUBSCRIBE_NAMESPACE stream instead). `prefix` is never on the
+ * wire: it decodes to [] and is not written.
+ */
 export interface UnsubscribeNamespace {
   type: "unsubscribe_namespace";
   requestId: bigint;
   prefix: string[];
 }
 
-/** 17+: on a SUBSCRIBE_NAMESPACE stream, a namespace now published under the prefix. */
+/** 16+ (0x08): on a SUBSCRIBE_NAMESPACE stream, a namespace now published under the prefix. */
 export interface Namespace {
   type: "namespace";
   suffix: string[];
+  /** 17+ (MoQ Cluster, when negotiated, the extended form with a parameter block): HOP_PATH. */
+  hopPath?: Uint8Array;
+  /** 17+ (MoQ Cluster): ROUTE_COST. */
+  routeCost?: bigint;
 }
 
-/** 15+: on a SUBSCRIBE_NAMESPACE stream (16: its own; 17+: the request's), one gone. */
+/** Draft 17 only (0x0F): on a SUBSCRIBE_NAMESPACE stream, a track under the prefix is blocked. */
+export interface PublishBlocked {
+  type: "publish_blocked";
+  suffix: string[];
+  track: string;
+}
+
+/** 16+ (0x0E): on a SUBSCRIBE_NAMESPACE stream (16: its own; 17+: the request's), one gone. */
 export interface NamespaceDone {
   type: "namespace_done";
   suffix: string[];
@@ -269,7 +308,9 @@ export type FetchRange =
   /** 14-19: `offset` groups before the joined subscription's largest. */
   | { type: "relative-joining"; joining: bigint; offset: number }
   /** 14-19: from group `group` up to the joined subscription's start. */
-  | { type: "absolute-joining"; joining: bigint; group: number };
+  | { type: "absolute-joining"; joining: bigint; group: number }
+  /** 20 only: a track and its LOCATION_FILTER (no Fetch Type; `unfiltered` = the whole track). */
+  | { type: "filtered"; namespace: string[]; track: string; filter: Filter };
 
 export interface Fetch {
   type: "fetch";
@@ -278,6 +319,10 @@ export interface Fetch {
   groupOrder: GroupOrder;
   range: FetchRange;
   tokens: Uint8Array[];
+  /** Draft 19+: Range Filters (0x25-0x28) were present. Decode only. */
+  rangeFilters?: boolean;
+  /** Draft 18+: FILL_TIMEOUT (0x0A), ms. Decode only (upstream refuses such a fetch). */
+  fillTimeout?: number;
 }
 
 export interface FetchOk {
@@ -342,6 +387,7 @@ export type ControlMessage =
   | UnsubscribeNamespace
   | Namespace
   | NamespaceDone
+  | PublishBlocked
   | Publish
   | PublishOk
   | Fetch
@@ -361,6 +407,9 @@ export type LocationStyle = "bare" | "length-prefixed";
 
 /** What the codec needs to know about the peer beyond the draft. */
 export interface CodecOptions {
-  /** Default `bare`. */
+  /** Default `bare`. Also governs INCLUDE_PROPERTIES (0x35) on 20, where JS likewise writes a
+   * length then the byte (`J:parameters.js:194-196`) and Rust the bare byte
+   * (`R:subscribe.rs:101`). `locationStyleFor(implementation)` in `parameters.ts` picks it from the
+   * peer's SETUP IMPLEMENTATION. */
   location?: LocationStyle;
 }
