@@ -262,4 +262,69 @@ export function hasGoingAwayRequestError(draft: Draft): boolean {
 /** Until draft 19: PUBLISH_DONE SUBSCRIPTION_ENDED (0x3) exists (removed in 20). */
 export function hasSubscriptionEnded(draft: Draft): boolean {
   return draft <= 19;
+// ---- Data plane (subgroup, fetch and datagram objects) ------------------------------------------
+// Kept in its own block at the end of the file: the data-plane codec (stream.ts, subgroup.ts,
+// object.ts, extensions.ts, fetch_stream.ts, datagram.ts) asks only these.
+
+/** Draft 18: SUBGROUP_HEADER types carry the FIRST_OBJECT bit 0x40 (0x50-0x5D, 0x70-0x7D). */
+export function hasFirstObjectBit(draft: Draft): boolean {
+  return draft >= 18;
+}
+
+/** Draft 15: a SUBGROUP_HEADER may omit the publisher priority (types 0x30-0x3D). Upstream
+ * reads that range on every draft; we write it only where the draft defines it. */
+export function hasOmittableSubgroupPriority(draft: Draft): boolean {
+  return draft >= 15;
+}
+
+/** Draft 16: object extension (property) types are delta-encoded (14, 15: absolute). */
+export function hasDeltaPropertyTypes(draft: Draft): boolean {
+  return draft >= 16;
+}
+
+/** Draft 18: PADDING uni streams (0x132B3E28) and datagrams (0x132B3E29). */
+export function hasPadding(draft: Draft): boolean {
+  return draft >= 18;
+}
+
+/** Until draft 15: Object Status 0x1 "Object Does Not Exist" is defined (16 dropped it). */
+export function hasDoesNotExistStatus(draft: Draft): boolean {
+  return draft <= 15;
+}
+
+/** Draft 17: only Normal objects may carry properties (anything else is a protocol violation). */
+export function hasPropertiesOnlyOnNormal(draft: Draft): boolean {
+  return draft >= 17;
+}
+
+/** Draft 15: fetch objects start with Serialization Flags (14: every field, always). */
+export function hasFetchSerializationFlags(draft: Draft): boolean {
+  return draft >= 15;
+}
+
+/** Draft 16: the Serialization Flags are a varint with End of Range values (0x8C, 0x10C) and a
+ * datagram bit 0x40 (15: one byte, 0x40 and 0x80 are protocol violations). */
+export function hasFetchEndOfRange(draft: Draft): boolean {
+  return draft >= 16;
+}
+
+/** Until draft 15: a fetch object of length 0 carries an Object Status (16+: none). */
+export function hasFetchObjectStatus(draft: Draft): boolean {
+  return draft <= 15;
+}
+
+/** Draft 18: fetch objects carry Group ID Delta and Object ID Delta (14-17: absolute ids). */
+export function hasFetchIdDeltas(draft: Draft): boolean {
+  return draft >= 18;
+}
+
+/** Draft 20: End of Timed-Out Range (0x20C) in a fetch stream (moq-transport PR #1822). */
+export function hasFetchTimedOutRange(draft: Draft): boolean {
+  return draft >= 20;
+}
+
+/** Draft 15: OBJECT_DATAGRAM types may omit the priority (0x08) and carry a status without an
+ * Object ID (0x24, 0x25); draft 14 defines only 0x00-0x07, 0x20 and 0x21. */
+export function hasDatagramDefaultPriority(draft: Draft): boolean {
+  return draft >= 15;
 }

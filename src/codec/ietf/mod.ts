@@ -14,3 +14,4 @@ export * from "./parameters.ts";
 export * from "./setup.ts";
 export * from "./control.ts";
 export * from "./errors.ts";
+export * from "./data.ts";
