@@ -22,14 +22,13 @@ import { type OriginView, RootedView } from "./cache/view.ts";
 import { Cluster } from "./cluster/cluster.ts";
 import { ClusterPolicy } from "./cluster/policy.ts";
 import { chooseAlpn } from "./codec/version.ts";
-import { SessionCode } from "./codec/error.ts";
+import { ProtocolError, SessionCode } from "./codec/error.ts";
 import { type Config, VERSION, withPort } from "./config.ts";
 import { EventLoopLag } from "./ops/event_loop.ts";
 import { exposition } from "./ops/exposition.ts";
 import { type RefusalReason, relayMetrics } from "./ops/relay_metrics.ts";
 import { Traffic } from "./ops/traffic.ts";
 import { LiveFeed, type LiveRelay, liveStream } from "./ops/live.ts";
-import { versionName } from "./codec/version.ts";
 import { type InternalServer, serveInternal } from "./web/internal.ts";
 import {
   DEFAULT_SESSION_LIMITS,
@@ -39,7 +38,8 @@ import {
   type SessionContext,
   type SessionLimits,
 } from "./session/context.ts";
-import { MoqSession } from "./session/session.ts";
+import { openSession, RELAY_PROTOCOLS } from "./session/family.ts";
+import type { RelaySession } from "./session/relay_session.ts";
 import { formatAddress, listenOnOnePort } from "./listen.ts";
 import { type Logger, logger, peerFault } from "./log.ts";
 import { normalizePath, stripPrefix } from "./codec/path.ts";
@@ -52,7 +52,6 @@ import { type FetchLimits, GroupFetches } from "./web/fetch.ts";
 import type { FetchRequest } from "./web/fetch_request.ts";
 import { pageResponse } from "./web/page.ts";
 import { serveWeb, type WebServer } from "./web/server.ts";
-import { ALPNS } from "./codec/version.ts";
 
 const log = logger("relay");
 /** One line per ended session: who, how, how long, what it moved, why it ended. */
@@ -129,7 +128,7 @@ export class Relay implements AsyncDisposable {
   readonly #links = new WeakSet<OriginView>();
   /** The base views inside them: what a link announces is announced from one of these. */
   readonly #linkBases = new WeakSet<object>();
-  readonly #sessions = new Set<MoqSession>();
+  readonly #sessions = new Set<RelaySession>();
   readonly #fetches: GroupFetches;
   /** Sessions being accepted (counted against --max-sessions before they are tracked). */
   #accepting = 0;
@@ -369,7 +368,7 @@ export class Relay implements AsyncDisposable {
   }
 
   /** Whether a session (once set up) is another relay of the cluster. */
-  #isLink(session: MoqSession): boolean {
+  #isLink(session: RelaySession): boolean {
     return session.publisher !== undefined && this.#links.has(session.view);
   }
 
@@ -382,7 +381,7 @@ export class Relay implements AsyncDisposable {
     let links = 0;
     for (const s of this.#sessions) {
       if (this.#isLink(s)) links++;
-      const version = versionName(s.version);
+      const version = s.versionName;
       const key = `${s.transport.kind}\n${version}`;
       const entry = kinds.get(key) ?? { transport: s.transport.kind, version, count: 0 };
       entry.count++;
@@ -454,7 +453,7 @@ export class Relay implements AsyncDisposable {
   }
 
   /** Sessions currently open. */
-  get sessions(): ReadonlySet<MoqSession> {
+  get sessions(): ReadonlySet<RelaySession> {
     return this.#sessions;
   }
 
@@ -494,7 +493,7 @@ export class Relay implements AsyncDisposable {
           port,
           certPem: primary.certPem,
           keyPem: primary.keyPem,
-          alpns: ALPNS,
+          alpns: RELAY_PROTOCOLS,
           limits: {
             maxIncomingBidiStreams: config.limits.maxStreams,
             maxIncomingUniStreams: config.limits.maxStreams,
@@ -667,7 +666,7 @@ export class Relay implements AsyncDisposable {
   }
 
   /** Counts a session with the relay's own for its lifetime; its end is one access-log line. */
-  async #track(session: MoqSession): Promise<void> {
+  async #track(session: RelaySession): Promise<void> {
     this.#sessions.add(session);
     this.#sessionsOpened++;
     try {
@@ -682,7 +681,7 @@ export class Relay implements AsyncDisposable {
     }
   }
 
-  #logEnd(session: MoqSession, closed: { code: number; reason: string; remote: boolean }): void {
+  #logEnd(session: RelaySession, closed: { code: number; reason: string; remote: boolean }): void {
     const { remote, kind, bytes } = session.transport;
     const t = session.traffic;
     access.info(
@@ -691,7 +690,7 @@ export class Relay implements AsyncDisposable {
       {
         remote: formatAddress(remote.hostname, remote.port),
         transport: kind,
-        version: versionName(session.version),
+        version: session.versionName,
         path: session.root,
         durationMs: Date.now() - session.started,
         framesIn: t.in.frames,
@@ -743,7 +742,7 @@ export class Relay implements AsyncDisposable {
   }
 
   /** Sessions of clients (not cluster links): the ones a drain waits for. */
-  #clients(): MoqSession[] {
+  #clients(): RelaySession[] {
     return [...this.#sessions].filter((s) => !this.#isLink(s));
   }
 
@@ -773,7 +772,7 @@ export class Relay implements AsyncDisposable {
       });
       if (drainTimeoutMs > 0) {
         // A session still in its setup gets its GOAWAY once it has a version to send it in.
-        const told = new WeakSet<MoqSession>();
+        const told = new WeakSet<RelaySession>();
         const tell = () => {
           for (const s of this.#sessions) {
             if (told.has(s) || s.publisher === undefined) continue;
@@ -812,7 +811,7 @@ export class Relay implements AsyncDisposable {
         id: s.id,
         remote: `${s.transport.remote.hostname}:${s.transport.remote.port}`,
         kind: s.transport.kind,
-        version: s.version.toString(16),
+        version: s.versionCode.toString(16),
         cluster: this.#isLink(s),
         root: s.root,
         subscriptionsServed: s.publisher?.subscriptions ?? 0,
@@ -852,7 +851,7 @@ export class Relay implements AsyncDisposable {
     let admission: Admission | undefined;
     try {
       // The newest version both sides speak; none offered means the legacy SETUP decides.
-      const protocol = chooseAlpn(incoming.protocols);
+      const protocol = chooseAlpn(incoming.protocols, RELAY_PROTOCOLS);
       const url = incoming.url;
       // A URL names the path and carries the token: decide before answering the upgrade, so a
       // refused client hears 401/403/502. (Raw QUIC is decided after its SETUP.)
@@ -869,17 +868,25 @@ export class Relay implements AsyncDisposable {
       transport = await incoming.accept(protocol);
     } catch (e) {
       if (admission?.ok) admission.lease.finish("not accepted");
+      this.#accepting--;
+      throw e;
+    }
+    let session: RelaySession;
+    try {
+      session = await openSession(transport, this.context, { role: "server", admission });
+    } catch (e) {
+      // Every accepted transport is either a tracked session or closed.
+      if (admission?.ok) admission.lease.finish("setup failed");
+      const bad = e instanceof ProtocolError;
+      await transport.close(
+        bad
+          ? { code: e.code, reason: e.message }
+          : { code: SessionCode.Internal, reason: "internal error" },
+      );
+      if (bad) return;
       throw e;
     } finally {
       this.#accepting--;
-    }
-    let session: MoqSession;
-    try {
-      session = new MoqSession(transport, this.context, { role: "server", admission });
-    } catch (e) {
-      // Every accepted transport is either a tracked session or closed.
-      await transport.close({ code: SessionCode.Internal, reason: "internal error" });
-      throw e;
     }
     await this.#track(session);
   }

@@ -26,7 +26,6 @@
 import { deepEqual, equal, ok } from "assert";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { testKey } from "./support/tokens.ts";
-import { versionName } from "../src/codec/version.ts";
 import type { Relay } from "../src/relay.ts";
 import { type Browser, findChromium, launchChromium } from "./support/chromium.ts";
 import { connectOwnClient } from "./support/moq_client.ts";
@@ -416,7 +415,7 @@ Deno.test("access control with Chromium peers over WebTransport: tokens, grants 
           label: tokenLabel(s.transport.url),
           kind: s.transport.kind,
           protocol: s.transport.protocol,
-          version: versionName(s.version),
+          version: s.versionName,
           path: s.transport.url?.pathname ?? "",
         });
       }

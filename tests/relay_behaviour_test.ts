@@ -171,7 +171,7 @@ Deno.test("a subscriber that stops reading never slows the others, and its backl
   // The stalled one holds at most a few groups in flight; the rest were dropped.
   await sleep(700);
   const stalledSession = [...relay.sessions].find((s) =>
-    s.version === 0xff0dad04 && s.publisher?.subscriptions === 1
+    s.versionCode === 0xff0dad04 && s.publisher?.subscriptions === 1
   );
   ok(stalledSession, "the stalled session is still open");
   // Without dropping, all 20 would be stuck behind flow control.

@@ -13,7 +13,6 @@
  */
 import { deepEqual, equal, ok } from "assert";
 import { concatBytes } from "../src/bytes/concat.ts";
-import { versionName } from "../src/codec/version.ts";
 import { loadConfig } from "../src/config.ts";
 import { Relay } from "../src/relay.ts";
 import { type Browser, findChromium, launchChromium } from "./support/chromium.ts";
@@ -284,7 +283,7 @@ Deno.test("Chromium to Chromium through the relay: @moq/net over WebTransport, e
         id: s.id,
         kind: s.transport.kind,
         protocol: s.transport.protocol,
-        version: versionName(s.version),
+        version: s.versionName,
         path: s.transport.url?.pathname ?? "",
       });
     }

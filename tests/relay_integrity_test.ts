@@ -88,7 +88,7 @@ Deno.test("a group cut short upstream is cached nowhere as whole, across a relay
     const next = groups.next();
     await until("the late viewer's subscription to reach relay B", () => {
       return [...b.sessions].some((s) =>
-        s.version === Version.Lite05 && (s.publisher?.subscriptions ?? 0) > 0
+        s.versionCode === Version.Lite05 && (s.publisher?.subscriptions ?? 0) > 0
       );
     });
     const after = video.startGroup();

@@ -39,7 +39,7 @@ import type { SessionContext, SessionLimits } from "./context.ts";
 import { aborted } from "./abort.ts";
 import { Publisher } from "./publisher/publisher.ts";
 import { MessageReader } from "./reader.ts";
-import { type Negotiated, SetupExchange } from "./setup.ts";
+import { type LegacySetup, type Negotiated, SetupExchange } from "./setup.ts";
 import { Subscriber } from "./subscriber/subscriber.ts";
 import { formatRemote, nextSessionId, type RelaySession } from "./relay_session.ts";
 
@@ -57,6 +57,8 @@ export interface SessionOptions {
   view?: OriginView;
   /** Server role: the admission decided before the transport was accepted (URL transports). */
   admission?: Admission;
+  /** Server role with `moql`: the CLIENT_SETUP already read (see `readLegacySetup`). */
+  preread?: LegacySetup;
 }
 
 export class MoqSession implements Peer, RelaySession {
@@ -95,6 +97,7 @@ export class MoqSession implements Peer, RelaySession {
       hop: ctx.hop,
       path: options.path,
       legacyVersions: options.legacyVersions,
+      preread: options.preread,
     });
     void transport.closed.then(() => this.#done.abort());
   }

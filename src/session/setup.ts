@@ -10,6 +10,7 @@
  */
 import {
   chooseLegacyVersion,
+  type ClientSetup,
   decodeBidiType,
   decodeClientSetup,
   decodeServerSetup,
@@ -56,6 +57,33 @@ export interface SetupOptions {
   path?: string;
   /** Client role with `moql`: the versions to offer (default lite-02, lite-01). */
   legacyVersions?: readonly Version[];
+  /** Server role with `moql`: the CLIENT_SETUP the relay already read to pick the family. */
+  preread?: LegacySetup;
+}
+
+/** A legacy CLIENT_SETUP read from the first bidirectional stream, and that stream. */
+export interface LegacySetup {
+  stream: BiStream;
+  reader: MessageReader;
+  setup: ClientSetup;
+}
+
+/**
+ * Server side, `moql` or no protocol: reads the first bidirectional stream's CLIENT_SETUP
+ * (lite-01/02 and moq-transport draft 14 share its framing), so the relay can tell which family
+ * the client chose before making its session. Throws a ProtocolError for anything else.
+ */
+export async function readLegacySetup(transport: Session): Promise<LegacySetup> {
+  const stream = await transport.acceptBi();
+  if (!stream) throw new ProtocolError("the session ended before SETUP");
+  const reader = new MessageReader(stream.recv);
+  const type = await reader.expect(
+    (b, o) => decodeBidiType(b, LEGACY_READER, o),
+    "stream type",
+  );
+  if (type !== "setup") throw new ProtocolError("the first stream is not CLIENT_SETUP");
+  const setup = await reader.expect(decodeClientSetup, "CLIENT_SETUP");
+  return { stream, reader, setup };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -152,15 +180,7 @@ export class SetupExchange {
       }
       return { version, sessionStream: { stream, reader } };
     }
-    const stream = await transport.acceptBi();
-    if (!stream) throw new ProtocolError("the session ended before SETUP");
-    const reader = new MessageReader(stream.recv);
-    const type = await reader.expect(
-      (b, o) => decodeBidiType(b, LEGACY_READER, o),
-      "stream type",
-    );
-    if (type !== "setup") throw new ProtocolError("the first stream is not CLIENT_SETUP");
-    const setup = await reader.expect(decodeClientSetup, "CLIENT_SETUP");
+    const { stream, reader, setup } = this.#options.preread ?? await readLegacySetup(transport);
     const version = chooseLegacyVersion(setup.versions);
     if (!version) {
       throw new ProtocolError(

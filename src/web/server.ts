@@ -12,7 +12,7 @@
  * @module
  */
 import { normalizePath } from "../codec/path.ts";
-import { ALPNS } from "../codec/version.ts";
+import { RELAY_PROTOCOLS } from "../session/family.ts";
 import { logger } from "../log.ts";
 import type { IncomingSession } from "../transport/session.ts";
 import { IncomingWebSocket, upgradeRefusal } from "../transport/websocket.ts";
@@ -132,7 +132,7 @@ function routes(options: WebOptions): Handler {
 }
 
 function endpoints(options: WebOptions): Handler {
-  const protocols = options.protocols ?? ALPNS;
+  const protocols = options.protocols ?? RELAY_PROTOCOLS;
   return (request, connection) => {
     if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
       const refusal = upgradeRefusal(request, protocols);

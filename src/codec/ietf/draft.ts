@@ -262,6 +262,8 @@ export function hasGoingAwayRequestError(draft: Draft): boolean {
 /** Until draft 19: PUBLISH_DONE SUBSCRIPTION_ENDED (0x3) exists (removed in 20). */
 export function hasSubscriptionEnded(draft: Draft): boolean {
   return draft <= 19;
+}
+
 // ---- Data plane (subgroup, fetch and datagram objects) ------------------------------------------
 // Kept in its own block at the end of the file: the data-plane codec (stream.ts, subgroup.ts,
 // object.ts, extensions.ts, fetch_stream.ts, datagram.ts) asks only these.

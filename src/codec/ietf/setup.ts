@@ -15,7 +15,7 @@
 import { boundsError, decodeError } from "../error.ts";
 import type { Decoded } from "../message.ts";
 import { type Draft, hasSetupStream, hasSetupVersions } from "./draft.ts";
-import type { ClientSetup, ServerSetup, Setup } from "./messages.ts";
+import type { ClientSetup, ServerSetup, Setup, SetupParameters } from "./messages.ts";
 import { readSetupParameters, writeSetupParameters } from "./parameters.ts";
 import { encodeControl, IetfReader, type IetfWriter, readDraftVarint } from "./wire.ts";
 
@@ -163,4 +163,32 @@ export function encodeServerSetup(m: ServerSetup, draft: Draft): Uint8Array {
 export function encodeSetup(m: Setup, draft: Draft): Uint8Array {
   modernOnly(draft, "SETUP");
   return encodeControl(draft, SETUP_TYPE, (w) => writeSetupParameters(w, m.parameters));
+}
+
+/**
+ * SETUP's `Length (16)` and body at `offset`, its 0x2F00 type already read as the stream's type
+ * (drafts 17+). `undefined` = need more bytes.
+ */
+export function decodeSetupAfterType(
+  buf: Uint8Array,
+  offset: number,
+  draft: Draft,
+): Decoded<Setup> | undefined {
+  modernOnly(draft, "SETUP");
+  if (offset + 2 > buf.length) return undefined;
+  const length = ((buf[offset] ?? 0) << 8) | (buf[offset + 1] ?? 0);
+  const start = offset + 2;
+  if (start + length > buf.length) return undefined;
+  const r = new IetfReader(buf, draft, start, start + length);
+  const value = readSetupBody(r);
+  r.finish("SETUP");
+  return { value, size: start + length - offset };
+}
+
+/** A legacy CLIENT_SETUP's raw parameter block (as the moq-lite codec keeps it), for draft 14. */
+export function decodeSetupParameterBlock(bytes: Uint8Array, draft: Draft): SetupParameters {
+  const r = new IetfReader(bytes, draft);
+  const parameters = readSetupParameters(r);
+  r.finish("setup parameters");
+  return parameters;
 }
