@@ -70,7 +70,7 @@ const cases: Case[] = [
     name: "CLIENT_SETUP",
     drafts: upTo(16),
     // What `J:connection/connect.js:141-150` sends, less SOLICIT (whose id sorts after 7).
-    js: (d) =>
+    js: () =>
       new J.ClientSetup({
         versions: [0xff0dad02, 0xff0dad01, code(14)],
         parameters: setupOptions([[2n, 42069n]], [[7n, "moq-lite-js"]]),
