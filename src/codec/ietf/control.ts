@@ -1237,8 +1237,10 @@ function writeBody(w: IetfWriter, msg: ControlMessage, options?: CodecOptions): 
       if (size > MAX_GOAWAY_URI_SIZE) throw new RangeError(`GOAWAY URI of ${size} bytes`);
       w.string(msg.uri);
       if (hasGoawayTimeout(draft)) w.varint(msg.timeout ?? 0);
-      // Draft 18: Request ID 0, "no requests processed" (`R:goaway.rs:28-36`; JS omits it).
-      if (hasGoawayRequestId(draft)) w.varint(0);
+      // Draft 18's trailing Request ID is NOT written: Rust writes 0 (`R:goaway.rs:28-36`) but
+      // reads it only if present (`:49-59`), while JS never writes it and its decoder fails on
+      // the extra byte (`J:goaway.js` #decode + `J:message.js` decode). Omitting it is the form
+      // both read.
       return;
     }
     case "max_request_id":
