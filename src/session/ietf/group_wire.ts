@@ -67,7 +67,11 @@ export function ietfGroupWire(draft: Draft, trackAlias: bigint, stamped: boolean
       return bytes;
     },
     frameHeader: (frame, index) => frameHeader(frame, index),
-    // The first byte of a two-byte varint: a FIN after it ends the stream inside an object.
-    truncation: Uint8Array.of(usesLeadingOnes(draft) ? 0x80 : 0x40),
+    truncation: truncationMarker(draft),
   };
+}
+
+/** The first byte of a two-byte varint: a FIN after it ends the stream inside an object. */
+export function truncationMarker(draft: Draft): Uint8Array {
+  return Uint8Array.of(usesLeadingOnes(draft) ? 0x80 : 0x40);
 }

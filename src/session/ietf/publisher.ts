@@ -7,8 +7,8 @@
  * - SUBSCRIBE_NAMESPACE: the broadcasts under a prefix, now and as they come and go (17+:
  *   NAMESPACE / NAMESPACE_DONE on the request; 16: the same on its own stream; 14/15, which
  *   have no such messages: one PUBLISH_NAMESPACE request of ours per broadcast).
- * - FETCH, TRACK_STATUS, PUBLISH: declined with NOT_SUPPORTED (as upstream's relay does for
- *   PUBLISH and TRACK_STATUS); a subscriber joins live instead.
+ * - FETCH: what the cache holds, standalone or joining a subscription (`fetch.ts`).
+ * - TRACK_STATUS, PUBLISH: declined with NOT_SUPPORTED, as upstream's relay does.
  *
  * @module
  */
@@ -31,6 +31,7 @@ import { peerFault } from "../../log.ts";
 import { Cancellation } from "../abort.ts";
 import { GroupFollower } from "../publisher/follow.ts";
 import { SendOrder } from "../publisher/send_order.ts";
+import { type Joinable, serveFetch } from "./fetch.ts";
 import { ietfGroupWire } from "./group_wire.ts";
 import type { IetfPeer } from "./peer.ts";
 import type { RequestStream } from "./requests.ts";
@@ -63,6 +64,8 @@ export class IetfPublisher {
   subscriptions = 0;
   #nextAlias = 0n;
   #namespaceRequests = 0;
+  /** The subscriptions being served, by request id, for joining FETCHes. */
+  readonly #joinable = new Map<bigint, Joinable>();
 
   constructor(peer: IetfPeer) {
     this.#peer = peer;
@@ -80,14 +83,15 @@ export class IetfPublisher {
       case "subscribe_namespace":
         return await this.#namespaces(message, stream);
       case "fetch":
+        return await serveFetch(this.#peer, message, stream, (id) => this.#joinable.get(id));
       case "track_status":
         return await refuse(
           this.#peer,
           stream,
-          message.type,
+          "track_status",
           message.requestId,
           "not-supported",
-          `${message.type.toUpperCase()} is not supported; subscribe instead`,
+          "TRACK_STATUS is not supported; subscribe instead",
         );
       default:
         throw new Error(`not a publisher request: ${message.type}`);
@@ -118,12 +122,16 @@ export class IetfPublisher {
       priority: sub.priority,
       maxLatency: sub.deliveryTimeout ?? 0,
     });
+    const joinable: Joinable = { track: lease.track, startGroup: undefined };
+    this.#joinable.set(sub.requestId, joinable);
     try {
       await new Subscription(peer, this.order, sub, lease.track, stream, this.#nextAlias++, {
         update: (priority) => lease.update({ priority, maxLatency: sub.deliveryTimeout ?? 0 }),
         refuse: no,
+        started: (group) => joinable.startGroup = group,
       }).run();
     } finally {
+      this.#joinable.delete(sub.requestId);
       this.subscriptions--;
       peer.traffic.served.subscriptionsClosed++;
       peer.traffic.served.viewersClosed++;
@@ -222,6 +230,8 @@ export class IetfPublisher {
 
 interface SubscriptionHooks {
   update(priority: number): void;
+  /** The first group the subscription serves (a joining FETCH ends before it). */
+  started(group: number): void;
   refuse(condition: RequestErrorCondition, why: string): Promise<void>;
 }
 
@@ -288,6 +298,7 @@ class Subscription {
         cancel: this.#cancel,
         priority: () => this.#priority,
         maxLatency: () => this.#sub.deliveryTimeout ?? 0,
+        onFirst: (group) => this.#hooks.started(group.sequence),
       });
       await follower.follow(this.#track, cursor);
       await follower.settle();

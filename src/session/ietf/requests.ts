@@ -303,8 +303,9 @@ export class ControlMux {
       const id = requestIdOf(message) ?? 0n;
       if (id % 2n !== this.#credit.peerParity) refuseRequestId(id, "not the peer's to use");
       if (id < this.#nextPeerId) refuseRequestId(id, "ids must increase");
-      if (id >= this.#maxRequestId) {
-        refuseRequestId(id, `at or above MAX_REQUEST_ID ${this.#maxRequestId}`);
+      // Against what the peer was told, not the credit not yet announced.
+      if (id >= this.#advertised) {
+        refuseRequestId(id, `at or above MAX_REQUEST_ID ${this.#advertised}`);
       }
       this.#nextPeerId = id + 2n;
       const request = new VirtualRequest(id, this);

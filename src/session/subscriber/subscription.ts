@@ -135,6 +135,9 @@ async function fetchProperties(peer: Peer, path: string, track: Track): Promise<
         maxLatency: info.maxLatency,
         timescale: info.timescale,
       });
+      // An answered TRACK proves the track exists before its first group (SUBSCRIBE_START
+      // comes only with that): a moq-transport viewer gets its SUBSCRIBE_OK now.
+      track.confirm();
     }
   } catch (e) {
     peer.log.debug("TRACK for {path}/{track} failed: {error}", {
