@@ -136,7 +136,12 @@ export async function connectRawIetf(
       }, draft),
     });
     void stream;
-    setup = await withTimeout(peerSetup.promise, 5000, "the relay's SETUP");
+    // A refused session may close before (or right after) the relay's SETUP: `closed` tells.
+    setup = await withTimeout(
+      Promise.race([peerSetup.promise, closed.then(() => ({ unknown: [] }))]),
+      5000,
+      "the relay's SETUP",
+    );
   } else {
     const stream = await transport.openBi();
     const reader = new MessageReader(stream.recv);
