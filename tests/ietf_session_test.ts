@@ -4,8 +4,9 @@
  * control, a SETUP path as the session's root) and how it answers bad input.
  */
 import { deepEqual, equal, ok } from "assert";
+const ok2: (value: unknown, message?: string) => asserts value = ok;
 import { SessionCode } from "../src/codec/error.ts";
-import type { ControlMessage, Draft } from "../src/codec/ietf/mod.ts";
+import { type ControlMessage, type Draft, encodeObjectDatagram } from "../src/codec/ietf/mod.ts";
 import { connectOwnClient } from "./support/moq_client.ts";
 import { connectRawIetf, type RawIetf } from "./support/ietf_raw.ts";
 import { startRelay } from "./support/relay.ts";
@@ -241,3 +242,60 @@ for (const draft of [15, 17] as Draft[]) {
     }
   });
 }
+
+Deno.test("draft 18: an IETF publisher's OBJECT_DATAGRAM reaches an IETF viewer as an OBJECT_DATAGRAM of its own subscription", async () => {
+  const relay = await startRelay();
+  const fingerprint = relay.certificates.primary.fingerprint;
+  await using publisher = await connectRawIetf(relay.addr.port, 18, { fingerprint });
+  await using viewer = await connectRawIetf(relay.addr.port, 18, { fingerprint });
+  try {
+    const announce = await publisher.request({
+      type: "publish_namespace",
+      requestId: 0n,
+      namespace: ["dg", "cam"],
+      tokens: [],
+    });
+    equal((await announce.next())?.type, "request_ok");
+    const watching = viewer.request({
+      type: "subscribe",
+      requestId: 0n,
+      namespace: ["dg", "cam"],
+      track: "audio",
+      priority: 128,
+      groupOrder: 2,
+      forward: true,
+      filter: { type: "next-object" },
+      tokens: [],
+    });
+    // The relay subscribes upstream once; we answer as a publisher would.
+    const upstream = await publisher.acceptRequest();
+    equal(upstream.first.type, "subscribe");
+    await upstream.write({
+      type: "subscribe_ok",
+      requestId: 0n,
+      trackAlias: 9n,
+      expires: 0,
+      properties: {},
+    });
+    const answer = await (await watching).next();
+    if (answer?.type !== "subscribe_ok") throw new Error(`expected SUBSCRIBE_OK: ${answer?.type}`);
+    const alias = answer.trackAlias;
+    // Datagrams are best effort: send until one arrives (each a new group).
+    let received;
+    for (let group = 5; !received && group < 50; group++) {
+      publisher.transport.sendDatagram(encodeObjectDatagram({
+        trackAlias: 9n,
+        group,
+        object: 0,
+        payload: encoder.encode(`hi ${group}`),
+        endOfGroup: true,
+      }, 18));
+      received = await viewer.datagram(200).catch(() => undefined);
+    }
+    ok2(received, "a datagram reached the viewer");
+    equal(received.trackAlias, alias);
+    equal(text(received.payload!), `hi ${received.group}`);
+  } finally {
+    await relay.close();
+  }
+});

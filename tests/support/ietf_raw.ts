@@ -16,6 +16,7 @@ import {
   decodeFetchHeader,
   decodeFetchObject,
   decodeMessage,
+  decodeObjectDatagram,
   decodeObjectHeader,
   decodeSetupAfterType,
   decodeSubgroupHeader,
@@ -26,6 +27,7 @@ import {
   type FetchObjectPosition,
   hasRequestStreams,
   hasSetupStream,
+  type ObjectDatagram,
   type SetupParameters,
   type SubgroupHeader,
 } from "../../src/codec/ietf/mod.ts";
@@ -74,6 +76,10 @@ export interface RawIetf extends AsyncDisposable {
   request(message: ControlMessage): Promise<RawRequest>;
   /** The next data stream the relay opened, read to its end. */
   dataStream(timeoutMs?: number): Promise<DataStream>;
+  /** 17+: the next request the relay opened (a SUBSCRIBE to us as publisher), with its first message. */
+  acceptRequest(timeoutMs?: number): Promise<RawRequest & { first: ControlMessage }>;
+  /** The next datagram from the relay, decoded. */
+  datagram(timeoutMs?: number): Promise<ObjectDatagram>;
   /** How the session ended: its close code and reason. */
   readonly closed: Promise<{ code: number; reason: string }>;
   close(): Promise<void>;
@@ -203,6 +209,26 @@ export async function connectRawIetf(
         timeoutMs,
         "a data stream",
       );
+    },
+    acceptRequest: async (timeoutMs = 5000) => {
+      const stream = await withTimeout(transport.acceptBi(), timeoutMs, "a request");
+      if (!stream) throw new Error("the session ended");
+      const reader = new MessageReader(stream.recv);
+      const read = (ms: number) =>
+        withTimeout(reader.read((b, o) => decodeMessage(b, o, draft)), ms, "a message");
+      const first = await read(timeoutMs);
+      if (!first) throw new Error("the request ended before its first message");
+      return {
+        stream,
+        first,
+        write: (msg) => stream.send.write(encodeMessage(msg, draft)),
+        next: (ms = 5000) => read(ms),
+      };
+    },
+    datagram: async (timeoutMs = 5000) => {
+      const bytes = await withTimeout(transport.readDatagram(), timeoutMs, "a datagram");
+      if (!bytes) throw new Error("the session ended");
+      return decodeObjectDatagram(bytes, draft);
     },
     close,
     [Symbol.asyncDispose]: close,

@@ -12,9 +12,12 @@
  *
  * @module
  */
-import type { Track } from "../../cache/track.ts";
+import type { Datagram, Track } from "../../cache/track.ts";
 import {
   type ControlMessage,
+  DEFAULT_PUBLISHER_PRIORITY,
+  encodeObjectDatagram,
+  encodeObjectExtensions,
   hasNamespaceMessages,
   namespaceToPath,
   pathToNamespace,
@@ -291,6 +294,7 @@ class Subscription {
         largest: this.#largest(),
         properties: stamped && properties ? { timescale: properties.timescale, groupOrder: 2 } : {},
       });
+      const stopDatagrams = this.#forwardDatagrams(stamped);
       const follower = new GroupFollower({
         peer: this.#peer,
         order: this.#order,
@@ -300,8 +304,12 @@ class Subscription {
         maxLatency: () => this.#sub.deliveryTimeout ?? 0,
         onFirst: (group) => this.#hooks.started(group.sequence),
       });
-      await follower.follow(this.#track, cursor);
-      await follower.settle();
+      try {
+        await follower.follow(this.#track, cursor);
+        await follower.settle();
+      } finally {
+        stopDatagrams();
+      }
       if (this.#cancel.cancelled) return;
       await this.#stream.write({
         type: "publish_done",
@@ -327,6 +335,34 @@ class Subscription {
     const latest = this.#track.latest;
     if (!latest || latest.frames.length === 0) return undefined;
     return { group: latest.sequence, object: latest.frames.length - 1 };
+  }
+
+  /**
+   * The track's datagrams (moq-lite-05 single-frame groups) as OBJECT_DATAGRAMs: object 0, the
+   * end of its group. One too large for this hop is dropped, as for moq-lite.
+   */
+  #forwardDatagrams(stamped: boolean): () => void {
+    const { transport, draft, traffic } = this.#peer;
+    if (transport.maxDatagramSize === 0) return () => {};
+    return this.#track.onDatagram((datagram: Datagram) => {
+      const bytes = encodeObjectDatagram({
+        trackAlias: this.#alias,
+        group: datagram.sequence,
+        object: 0,
+        priority: DEFAULT_PUBLISHER_PRIORITY,
+        extensions: stamped
+          ? encodeObjectExtensions({ timestamp: datagram.timestamp }, draft)
+          : undefined,
+        payload: datagram.payload,
+        endOfGroup: true,
+      }, draft);
+      if (bytes.length > transport.maxDatagramSize) return;
+      transport.sendDatagram(bytes);
+      traffic.out.datagrams++;
+      traffic.out.groups++;
+      traffic.out.frames++;
+      traffic.out.bytes += datagram.payload.length;
+    });
   }
 
   /** The peer's side: updates, then UNSUBSCRIBE (14-16) or the end of its stream (17+). */

@@ -214,7 +214,11 @@ export class IetfSession implements IetfPeer, RelaySession {
       root: this.root || "/",
       kind: this.transport.kind,
     });
-    const tasks = [accepting, this.#acceptBidi()];
+    const tasks = [
+      accepting,
+      this.#acceptBidi(),
+      this.#subscriber!.receiveDatagrams().catch((e) => this.#streamFailed("datagrams", e)),
+    ];
     if (this.#mux) tasks.push(this.#runControl(this.#mux));
     await aborted(this.signal);
     this.#subscriber?.close();

@@ -16,6 +16,7 @@
 import { Broadcast, type TrackRequest, type Upstream } from "../../cache/broadcast.ts";
 import { DEFAULT_PROPERTIES, type Track } from "../../cache/track.ts";
 import {
+  decodeObjectDatagram,
   decodeObjectExtensions,
   decodeObjectHeader,
   decodeSubgroupHeader,
@@ -24,13 +25,14 @@ import {
   hasFieldListFilter,
   hasFirstObjectBit,
   hasRequestStreams,
+  isPaddingDatagram,
   namespaceToPath,
   ObjectStatus,
   pathToNamespace,
   type PublishNamespace,
   type SubgroupFlags,
 } from "../../codec/ietf/mod.ts";
-import { StreamCode } from "../../codec/error.ts";
+import { ProtocolError, StreamCode } from "../../codec/error.ts";
 import { peerFault } from "../../log.ts";
 import type { RecvStream } from "../../transport/session.ts";
 import type { MessageReader } from "../reader.ts";
@@ -325,6 +327,43 @@ export class IetfSubscriber {
       }
     } finally {
       this.#incoming--;
+    }
+  }
+
+  /**
+   * OBJECT_DATAGRAMs from the peer until the session ends: object 0 of a group of one of our
+   * subscriptions is that group, whole, as a moq-lite-05 datagram; anything else (a later object,
+   * a status, an unknown alias, bad bytes) is dropped, as datagrams are best effort.
+   */
+  async receiveDatagrams(): Promise<void> {
+    const peer = this.#peer;
+    const draft = peer.draft;
+    for (
+      let bytes = await peer.transport.readDatagram();
+      bytes;
+      bytes = await peer.transport.readDatagram()
+    ) {
+      let datagram;
+      try {
+        if (isPaddingDatagram(bytes, draft)) continue;
+        datagram = decodeObjectDatagram(bytes, draft);
+      } catch (e) {
+        if (e instanceof ProtocolError) continue;
+        throw e;
+      }
+      const sub = this.#aliases.get(datagram.trackAlias);
+      if (!sub || datagram.object !== 0 || !datagram.payload) continue;
+      const payload = datagram.payload.slice();
+      peer.traffic.in.datagrams++;
+      peer.traffic.in.groups++;
+      peer.traffic.in.frames++;
+      peer.traffic.in.bytes += payload.length;
+      sub.track.received += payload.length;
+      sub.track.pushDatagram({
+        sequence: datagram.group,
+        timestamp: timestampOf(sub, datagram.extensions, draft),
+        payload,
+      });
     }
   }
 
