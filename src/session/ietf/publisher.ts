@@ -85,8 +85,25 @@ export class IetfPublisher {
         return await this.#subscribe(message, stream);
       case "subscribe_namespace":
         return await this.#namespaces(message, stream);
-      case "fetch":
-        return await serveFetch(this.#peer, message, stream, (id) => this.#joinable.get(id));
+      case "fetch": {
+        // A FETCH being served counts against --max-subscriptions, as moq-lite's does.
+        if (this.subscriptions >= this.#peer.limits.maxSubscriptions) {
+          return await refuse(
+            this.#peer,
+            stream,
+            "fetch",
+            message.requestId,
+            "internal",
+            "too many subscriptions",
+          );
+        }
+        this.subscriptions++;
+        try {
+          return await serveFetch(this.#peer, message, stream, (id) => this.#joinable.get(id));
+        } finally {
+          this.subscriptions--;
+        }
+      }
       case "track_status":
         return await refuse(
           this.#peer,
@@ -221,6 +238,8 @@ export class IetfPublisher {
       return await known.finish();
     }
     if (known) return;
+    // Each is a request of ours the peer holds: no more than it may hold of a publisher.
+    if (legacy.size >= peer.limits.maxAnnouncements) return;
     const request = await peer.request((requestId) => ({
       type: "publish_namespace",
       requestId,
