@@ -3,7 +3,7 @@
  * `client.rs`), as `moq auth serve` answers it: one JSON POST per session event.
  *
  * - `connect` when a session arrives; a 2xx reply is its grant, 401 or 403 refuses it (the client
- *   hears the same status), anything else (another status, a reply that is not a grant, no
+ *   hears 401 for either, as from upstream's relay), anything else (another status, a reply that is not a grant, no
  *   answer within 10 s) is an outage: the client gets 502 and no access.
  * - `revalidate` every `revalidate` seconds of the grant: a reply that no longer covers what the
  *   session was granted ends it, as does a refusal or a nonsense grant; an outage leaves the
@@ -237,7 +237,8 @@ export class AuthServer {
     }
     if (response.status === 401 || response.status === 403) {
       await response.json().catch(() => {});
-      return { kind: "refused", status: response.status, reason: "the auth server refused" };
+      // Upstream's relay answers its client 401 for either (moq-auth `client.rs`): so do we.
+      return { kind: "refused", status: 401, reason: "the auth server refused" };
     }
     if (response.status < 200 || response.status > 299) {
       await response.json().catch(() => {});
@@ -288,6 +289,8 @@ class ServerLease implements Lease {
   #cancelExpiry: () => void = () => {};
   #revalidateTimer: ReturnType<typeof setTimeout> | undefined;
   #failures = 0;
+  /** The grant's revalidation cadence: a retry after an outage never waits longer. */
+  #cadenceMs: number | undefined;
 
   constructor(
     server: AuthServer,
@@ -309,6 +312,7 @@ class ServerLease implements Lease {
       };
     });
     this.#expireAt(grant.expiresAt);
+    this.#cadenceMs = revalidateMs;
     this.#schedule(revalidateMs);
   }
 
@@ -337,6 +341,7 @@ class ServerLease implements Lease {
         this.#failures = 0;
         if (!grantCovers(reply.grant, this.grant)) return this.#end("grant narrowed");
         this.#expireAt(reply.grant.expiresAt);
+        this.#cadenceMs = reply.revalidateMs;
         return this.#schedule(reply.revalidateMs);
       case "refused":
         return this.#end("refused");
@@ -345,7 +350,11 @@ class ServerLease implements Lease {
       case "outage": {
         // Evidence of nothing: the grant stands until it expires.
         this.#failures++;
-        const base = Math.min(1000 * 2 ** Math.min(this.#failures - 1, 16), BACKOFF_MAX_MS);
+        const base = Math.min(
+          1000 * 2 ** Math.min(this.#failures - 1, 16),
+          this.#cadenceMs ?? BACKOFF_MAX_MS,
+          BACKOFF_MAX_MS,
+        );
         const delay = base * (0.75 + Math.random() / 2);
         log.warn("auth revalidation failed ({reason}); retrying in {delay} ms", {
           reason: reply.reason,
