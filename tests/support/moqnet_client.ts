@@ -166,24 +166,35 @@ export interface MoqClient extends MoqPeer, AsyncDisposable {
 export interface ConnectOptions {
   /** QMux drafts offered for the protocol, in preference order. Default `qmux-01`, `qmux-00`. */
   qmux?: QmuxVersion[];
+  /**
+   * Wraps the opened QMux session before @moq/net sees it (e.g. `offerOnlyDraft14` in
+   * `draft14_offer.ts`, which rewrites the legacy CLIENT_SETUP).
+   */
+  wrap?: (transport: QmuxSession) => QmuxSession;
   /** Deadline for the WebSocket upgrade plus the moq handshake. Default 5000 ms. */
   timeoutMs?: number;
   /**
    * The version @moq/net must end up speaking; `connectMoq` throws otherwise. Defaults to
-   * {@link EXPECTED_VERSION}; `false` accepts anything.
+   * {@link EXPECTED_VERSION} (required for a protocol not listed there, such as `moqt-16`);
+   * `false` accepts anything.
    */
   expectVersion?: string | false;
 }
 
 /**
  * Connects `@moq/net` to `url` (`http://host:port/path?jwt=...`; `https:` becomes `wss:`) over
- * the QMux WebSocket fallback, offering only `protocol`.
+ * the QMux WebSocket fallback, offering only `protocol` (one of {@link ClientProtocol}, or any
+ * other identifier @moq/net knows, e.g. `moqt-16`, with `expectVersion` given).
  */
 export async function connectMoq(
   url: string,
-  protocol: ClientProtocol,
+  protocol: ClientProtocol | (string & Record<never, never>),
   options: ConnectOptions = {},
 ): Promise<MoqClient> {
+  const expected = options.expectVersion ?? EXPECTED_VERSION[protocol as ClientProtocol];
+  if (expected === undefined) {
+    throw new Error(`connectMoq(${protocol}): say which version to expect`);
+  }
   const timeoutMs = options.timeoutMs ?? 5000;
   const qmux = options.qmux ?? ["qmux-01", "qmux-00"];
   const release = quietMoqNet();
@@ -198,13 +209,13 @@ export async function connectMoq(
   let connection: Connection.Established | undefined;
   try {
     await withTimeout(transport.ready, timeoutMs, `WebSocket upgrade to ${url} (${protocol})`);
+    const handed = options.wrap ? options.wrap(transport) : transport;
     connection = await withTimeout(
       // @moq/qmux's Session lacks only Deno's newer `createSendGroup` typing.
-      Connection.connect(new URL(url), { transport: transport as unknown as WebTransport }),
+      Connection.connect(new URL(url), { transport: handed as unknown as WebTransport }),
       timeoutMs,
       `moq handshake with ${url} (${protocol})`,
     );
-    const expected = options.expectVersion ?? EXPECTED_VERSION[protocol];
     if (expected !== false && connection.version !== expected) {
       throw new Error(`offered ${protocol}, got ${connection.version} (expected ${expected})`);
     }
