@@ -354,18 +354,199 @@ export async function primeUntilFlowing(
       throw new Error(
         `${publisher.path}/${track}: prime groups reached ${
           collectors.filter((c) => c.groups.length > 0).length
-        } of ${collectors.length} subscribers`,
+        } of ${collectors.length} subscribers within ${timeoutMs} ms`,
       );
     }
     last = await t.writeGroup([PRIME]);
-    await Promise.race(collectors.map((c) => c.until("a group", (g) => g.length > 0, 100)))
+    // Wait (up to 100 ms) for one of those still without a group to get one.
+    const waiting = collectors.filter((c) => c.groups.length === 0);
+    await Promise.race(waiting.map((c) => c.until("a group", (g) => g.length > 0, 100)))
       .catch(() => {});
   } while (!collectors.every((c) => c.groups.length > 0));
   return last;
 }
 
+/**
+ * Writes one group and waits until every collector has it (so a burst never makes a relay or a
+ * subscriber skip a group as superseded: every group must then arrive). Returns its sequence;
+ * throws naming the collectors that did not get it.
+ */
+export async function writePaced(
+  publisher: Publisher,
+  track: string,
+  frames: Uint8Array[],
+  collectors: Collector[],
+  timeoutMs = 5000,
+): Promise<number> {
+  const sequence = await publisher.track(track).writeGroup(frames);
+  await Promise.all(collectors.map((c) =>
+    c.until(
+      `${publisher.path}/${track}: group ${sequence}`,
+      (gs) => gs.some((g) => g.sequence === sequence),
+      timeoutMs,
+    )
+  ));
+  return sequence;
+}
+
 /** The payload of a prime group. */
 export const PRIME = encoder.encode("prime");
+
+// ---------------------------------------------------------------------------------------------
+// Fan-out, for any mix of versions.
+
+/** A subscriber of any kind: finds a broadcast, then subscribes to its tracks. */
+export interface Viewer extends AsyncDisposable {
+  /** Names it in assertion messages, e.g. `moqt-16`. */
+  readonly name: string;
+  /** Waits until `path` is announced to it, then subscribes to `track`. */
+  watch(path: string, track: string): Promise<GroupSource>;
+}
+
+/** A `@moq/net` client as a {@link Viewer}. */
+export function moqnetViewer(name: string, client: MoqClient, timeoutMs = 5000): Viewer {
+  return {
+    name,
+    async watch(path, track) {
+      await waitForAnnounce(client, "", path, timeoutMs);
+      return subscribe(client, path, track);
+    },
+    [Symbol.asyncDispose]: () => client.close(),
+  };
+}
+
+export interface FanOutOptions {
+  tracks: string[];
+  /** Groups written per track (default 4), of `frames` frames each (default 4). */
+  groups?: number;
+  frames?: number;
+  timeoutMs?: number;
+}
+
+/**
+ * Publishes `tracks` on `publisher` and has every viewer subscribe to every track. Once the
+ * relay asked for each track and prime groups reach every viewer, `groups` groups of known
+ * frames (an empty one and one over 64 KiB among them) are written per track; each viewer must
+ * receive every one of them, once, whole and in order. Returns the publication (its
+ * `subscriptions()` count the SUBSCRIBEs the publisher received), still open.
+ */
+export async function expectFanOut(
+  publisher: MoqClient,
+  viewers: Viewer[],
+  options: FanOutOptions,
+): Promise<Publisher> {
+  const { tracks, groups = 4, frames = 4, timeoutMs = 5000 } = options;
+  const path = uniquePath("fanout");
+  const pub = publish(publisher, path, tracks);
+  const watching: { viewer: Viewer; track: string; collector: Collector }[] = [];
+  try {
+    for (const viewer of viewers) {
+      for (const track of tracks) {
+        watching.push({ viewer, track, collector: collect(await viewer.watch(path, track)) });
+      }
+    }
+    for (const track of tracks) {
+      await waitForDemand(pub, track, timeoutMs);
+      const collectors = watching.filter((w) => w.track === track).map((w) => w.collector);
+      const base = (await primeUntilFlowing(pub, track, collectors, timeoutMs)) + 1;
+      const sent: number[] = [];
+      for (let g = 0; g < groups; g++) {
+        const payloads = framesOf(`${path}/${track}`, g, frames);
+        sent.push(await writePaced(pub, track, payloads, collectors, timeoutMs));
+      }
+      for (const { viewer, collector } of watching.filter((w) => w.track === track)) {
+        const what = `${viewer.name} ${track}`;
+        const got = collector.groups.filter((g) => g.sequence >= base);
+        const seqs = got.map((g) => g.sequence).join(",");
+        if (seqs !== sent.join(",")) throw new Error(`${what}: groups ${seqs}, sent ${sent}`);
+        for (const [i, g] of got.entries()) {
+          expectWhole(g, framesOf(`${path}/${track}`, i, frames), what);
+        }
+      }
+    }
+    return pub;
+  } catch (e) {
+    pub.close();
+    throw e;
+  } finally {
+    for (const w of watching) w.collector.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Late join, for any mix of versions.
+
+/** How each role of {@link expectLateJoin} connects to the relay. */
+export interface LateJoinPeers {
+  publisher: () => Promise<MoqClient>;
+  /** Holds the track at the relay while the groups are written. */
+  early: () => Promise<MoqClient>;
+  /** Subscribes once those groups are written. */
+  late: () => Promise<MoqClient>;
+}
+
+/**
+ * Late join: once an early viewer receives groups (so the relay holds the track), a publisher
+ * writes three groups of three frames, then a late viewer subscribes and two more groups are
+ * written. The late viewer's first group must be the third (the latest written when it
+ * subscribed) or later, and from there it must get every group, each whole.
+ */
+export async function expectLateJoin(
+  peers: LateJoinPeers,
+  what: string,
+  timeoutMs = 5000,
+): Promise<void> {
+  const path = uniquePath("late");
+  await using publisher = await peers.publisher();
+  await using early = await peers.early();
+  await using late = await peers.late();
+  const pub = publish(publisher, path, ["video"]);
+  const video = pub.track("video");
+  await waitForAnnounce(early, "", path, timeoutMs);
+  const first = collect(subscribe(early, path, "video"));
+  let second: Collector | undefined;
+  try {
+    // The early viewer's subscription runs end to end before anything counted is written.
+    await waitForDemand(pub, "video", timeoutMs);
+    const base = (await primeUntilFlowing(pub, "video", [first], timeoutMs)) + 1;
+    const frames = (sequence: number) => framesOf(path, sequence - base, 3);
+    let latest = -1;
+    for (let g = 0; g < 3; g++) latest = await writePaced(pub, "video", frames(base + g), [first]);
+
+    // The late viewer subscribes now: `latest` is the newest group written. Groups go on being
+    // written (one at a time, each waited for) until it has received one, then two more.
+    await waitForAnnounce(late, "", path, timeoutMs);
+    second = collect(subscribe(late, path, "video"));
+    const atSubscribe = latest;
+    const deadline = Date.now() + timeoutMs;
+    const viewer = second;
+    while (viewer.groups.length === 0) {
+      if (viewer.error) throw viewer.error;
+      if (Date.now() > deadline) {
+        throw new Error(`${what}: the late viewer got nothing within ${timeoutMs} ms`);
+      }
+      latest = await video.writeGroup(frames(latest + 1));
+      await viewer.until("a group", (gs) => gs.length > 0, 200).catch(() => {});
+    }
+    for (let g = 0; g < 2; g++) {
+      latest = await writePaced(pub, "video", frames(latest + 1), [first, viewer], timeoutMs);
+    }
+    const got = second.groups;
+    if (got[0]!.sequence < atSubscribe) {
+      throw new Error(
+        `${what}: the late viewer started at group ${
+          got[0]!.sequence
+        }, before the latest (${atSubscribe})`,
+      );
+    }
+    expectContiguous(got, `${what}: the late viewer`);
+    for (const g of got) expectWhole(g, frames(g.sequence), `${what}: the late viewer`);
+  } finally {
+    first.stop();
+    second?.stop();
+    pub.close();
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // A raw client, bytes written by hand.
