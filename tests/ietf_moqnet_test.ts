@@ -13,29 +13,19 @@
  * `IETF_TEST_RELAY=ws://host:port` runs these against another relay by hand (see
  * `support/moqnet_ietf.ts`).
  */
-import { equal, ok } from "assert";
+import { equal } from "assert";
 import {
-  collect,
   connectIetf,
   connectRawIetf,
   DRAFTS,
+  expectFanOut,
   expectLateJoin,
-  expectWhole,
-  framesOf,
-  LARGE_FRAME,
-  primeUntilFlowing,
-  publish,
+  moqnetViewer,
   startIetfHealthyPair,
   startIetfRelay,
-  subscribe,
-  uniquePath,
-  waitForAnnounce,
-  waitForDemand,
 } from "./support/moqnet_ietf.ts";
 import { withTimeout } from "./support/wait.ts";
 
-const GROUPS = 4;
-const FRAMES = 4;
 /** Whatever a draft does, a test's clients may take this long to meet. */
 const TIMEOUT_MS = 5000;
 
