@@ -10,6 +10,7 @@ import { rewriteClientSetup } from "./support/draft14_offer.ts";
 import {
   collect,
   connectIetf,
+  connectRawIetf,
   DRAFTS,
   expectWhole,
   framesOf,
@@ -21,6 +22,7 @@ import {
   waitForDemand,
 } from "./support/moqnet_ietf.ts";
 import { startLoopback } from "./support/moqnet_loopback.ts";
+import { quietMoqNet } from "./support/moqnet_client.ts";
 
 for (const draft of DRAFTS) {
   Deno.test(`moqnet IETF harness, draft ${draft}: pinned on both ends, frames intact`, async () => {
@@ -43,6 +45,19 @@ for (const draft of DRAFTS) {
     for (const g of received.groups) expectWhole(g, framesOf("h", g.sequence), `draft ${draft}`);
     received.stop();
     pub.close();
+  });
+
+  Deno.test(`moqnet IETF harness, draft ${draft}: the raw client's hand-written setup is accepted by @moq/net`, async () => {
+    const release = quietMoqNet();
+    try {
+      await using server = startLoopback({ protocols: [protocolFor(draft)] });
+      await using raw = await connectRawIetf(server.url, draft);
+      await raw.setup();
+      const { connection } = await server.next();
+      equal(connection.version, versionName(draft));
+    } finally {
+      release();
+    }
   });
 }
 
