@@ -76,6 +76,7 @@ async function oneDraft(config, frames, draft, out) {
   const pubConn = await connect(config.relay, draft);
   const subConn = await connect(config.relay, draft);
   out.connections = [pubConn, subConn].map((c) => ({ transport: c.transport, version: c.version }));
+  out.phase = "connected";
   try {
     let subscribes = 0;
     class Counting extends Broadcast.Producer {
@@ -95,6 +96,7 @@ async function oneDraft(config, frames, draft, out) {
       if (event.active && Path.join(Path.from("chromium"), event.path) === path) break;
     }
     announced.close();
+    out.phase = "announced";
     const sub = subConn.consume(Path.from(path)).subscribe("video");
     const received = [];
     let wake = () => {};
@@ -120,6 +122,7 @@ async function oneDraft(config, frames, draft, out) {
     });
     // Prime groups until the subscription delivers, then the counted groups one at a time.
     let last = -1;
+    out.phase = "priming";
     while (received.length === 0) {
       const g = track.appendGroup();
       g.writeFrame({ payload: new TextEncoder().encode("prime") });
@@ -128,6 +131,7 @@ async function oneDraft(config, frames, draft, out) {
       await arrived(() => received.length > 0, 100);
     }
     const base = last + 1;
+    out.phase = "primed after " + (base - 1) + " (subscribes " + subscribes + ")";
     let at = 0;
     const sent = [];
     for (const lengths of config.lengths) {
@@ -138,6 +142,7 @@ async function oneDraft(config, frames, draft, out) {
       }
       g.close();
       sent.push(g.sequence);
+      out.phase = "sent group " + g.sequence;
       const seq = g.sequence;
       if (!(await arrived(() => received.some((r) => r.sequence === seq), 3000))) {
         throw new Error("group " + seq + " did not arrive; got " + received.map((r) => r.sequence));
@@ -166,7 +171,7 @@ export async function run(config, report) {
     try {
       await within(config.deadlineMs, "draft " + draft, oneDraft(config, frames, draft, out));
     } catch (e) {
-      out.error = errorText(e);
+      out.error = errorText(e) + " (phase: " + out.phase + ")";
     }
     await report(out);
   }
@@ -175,6 +180,8 @@ export async function run(config, report) {
 
 interface DraftReport {
   draft: number;
+  /** How far the page got. */
+  phase?: string;
   error?: string;
   connections?: { transport: string; version: string }[];
   sent?: number[];

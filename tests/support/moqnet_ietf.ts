@@ -39,7 +39,14 @@
  * Tests run against our relay, started in-process ({@link startIetfRelay}). For checking the
  * tests themselves against another relay by hand, set `IETF_TEST_RELAY=ws://127.0.0.1:PORT` (or
  * `http://`): every test then dials that relay instead (never set in CI). Paths are unique per
- * test, so one external relay serves a whole run.
+ * test, so one external relay serves a whole run. Upstream's Rust relay, for instance (our own
+ * lite-06 client then dials the same port number over raw QUIC):
+ *
+ *   cargo install moq-relay@0.17.10
+ *   moq-relay --listen 127.0.0.1:24443 --listen-tls-generate 127.0.0.1,localhost \
+ *     --web-http-listen 127.0.0.1:24443 --auth-public '**'
+ *   IETF_TEST_RELAY=ws://127.0.0.1:24443 deno test -A tests/ietf_moqnet_test.ts \
+ *     tests/ietf_bridge_test.ts tests/ietf_chromium_test.ts
  *
  * @module
  */
@@ -539,8 +546,10 @@ export async function expectLateJoin(
         }, before the latest (${atSubscribe})`,
       );
     }
-    expectContiguous(got, `${what}: the late viewer`);
-    for (const g of got) expectWhole(g, frames(g.sequence), `${what}: the late viewer`);
+    const summary = got.map((g) => `${g.sequence}(${g.frames.length})`).join(" ");
+    const label = `${what}: the late viewer (subscribed at ${atSubscribe}; got ${summary})`;
+    expectContiguous(got, label);
+    for (const g of got) expectWhole(g, frames(g.sequence), label);
   } finally {
     first.stop();
     second?.stop();
