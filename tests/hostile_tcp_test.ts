@@ -49,7 +49,7 @@ for (
   const [name, protocols] of [
     ["no Sec-WebSocket-Protocol", undefined],
     ["only an unknown subprotocol", ["chat"]],
-    ["an unknown application protocol and no bare QMux", ["qmux-01.moqt-17", "qmux-00.moqt-17"]],
+    ["an unknown application protocol and no bare QMux", ["qmux-01.moqt-99", "qmux-00.moqt-99"]],
   ] as const
 ) {
   Deno.test(`hostile websocket: an upgrade with ${name} is answered 400 at once`, async () => {
