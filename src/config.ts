@@ -17,7 +17,7 @@ import { checkAuthUrl } from "./auth/auth_server.ts";
 import { LOG_LEVELS, type LogFormat, type LogLevel, shiftLevel } from "./log.ts";
 import { type Bounds, formatDuration, formatRange, formatSize, parseQuantity } from "./quantity.ts";
 import { DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_LIMITS } from "./session/context.ts";
-import { MAX_GROUPS_IN_FLIGHT } from "./session/publisher/subscription.ts";
+import { MAX_GROUPS_IN_FLIGHT } from "./session/lite/publisher/subscription.ts";
 import { DEFAULT_TRANSPORT_LIMITS } from "./transport/endpoint.ts";
 
 const DEFAULT_BIND = "[::]:4443";

@@ -21,7 +21,6 @@ import { Origin } from "./cache/origin.ts";
 import { type OriginView, RootedView } from "./cache/view.ts";
 import { Cluster } from "./cluster/cluster.ts";
 import { ClusterPolicy } from "./cluster/policy.ts";
-import { chooseAlpn } from "./codec/version.ts";
 import { ProtocolError, SessionCode } from "./codec/error.ts";
 import { type Config, VERSION, withPort } from "./config.ts";
 import { EventLoopLag } from "./ops/event_loop.ts";
@@ -38,7 +37,7 @@ import {
   type SessionContext,
   type SessionLimits,
 } from "./session/context.ts";
-import { openSession, RELAY_PROTOCOLS } from "./session/family.ts";
+import { chooseProtocol, openSession, RELAY_PROTOCOLS } from "./session/family.ts";
 import type { RelaySession } from "./session/relay_session.ts";
 import { formatAddress, listenOnOnePort } from "./listen.ts";
 import { type Logger, logger, peerFault } from "./log.ts";
@@ -851,7 +850,7 @@ export class Relay implements AsyncDisposable {
     let admission: Admission | undefined;
     try {
       // The newest version both sides speak; none offered means the legacy SETUP decides.
-      const protocol = chooseAlpn(incoming.protocols, RELAY_PROTOCOLS);
+      const protocol = chooseProtocol(incoming.protocols);
       const url = incoming.url;
       // A URL names the path and carries the token: decide before answering the upgrade, so a
       // refused client hears 401/403/502. (Raw QUIC is decided after its SETUP.)

@@ -12,7 +12,7 @@
  * record what they saw; the test asserts both.
  */
 import { deepEqual, equal, ok } from "assert";
-import { ALPNS, chooseAlpn } from "../src/codec/version.ts";
+import { ALPNS, chooseAlpn } from "../src/codec/lite/version.ts";
 import { generateCertificate } from "../src/tls/certificate.ts";
 import { Endpoint } from "../src/transport/endpoint.ts";
 import {

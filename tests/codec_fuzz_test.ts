@@ -3,7 +3,7 @@
  * "need more" (undefined), or a ProtocolError; never another exception, never a hang.
  */
 import { equal, ok } from "assert";
-import * as codec from "../src/codec/mod.ts";
+import * as codec from "../src/codec/lite/mod.ts";
 import { FAMILIES, type Family } from "./support/codec_table.ts";
 import { hex } from "./support/hex.ts";
 

@@ -4,7 +4,7 @@
  * stream completely and re-encode each message to exactly the recorded bytes.
  */
 import { deepEqual, equal, ok } from "assert";
-import { Version } from "../src/codec/mod.ts";
+import { Version } from "../src/codec/lite/mod.ts";
 import { captureMoqNet } from "./support/moqnet_capture.ts";
 import { dissect, type Dissected } from "./support/dissect.ts";
 import { toHex } from "./support/hex.ts";

@@ -3,7 +3,7 @@
  * (any strict prefix asks for more bytes, trailing bytes are left alone).
  */
 import { deepEqual, equal } from "assert";
-import * as codec from "../src/codec/mod.ts";
+import * as codec from "../src/codec/lite/mod.ts";
 import { FAMILIES } from "./support/codec_table.ts";
 
 /** CLIENT_SETUP's decoder starts after the 0x20 type the session has already read. */

@@ -5,7 +5,7 @@
  * the same bytes; every negative vector is refused with a ProtocolError. (07-wip is not a target.)
  */
 import { deepEqual, equal, ok, throws } from "assert";
-import * as codec from "../src/codec/mod.ts";
+import * as codec from "../src/codec/lite/mod.ts";
 import { hex, toHex } from "./support/hex.ts";
 
 interface Vector {

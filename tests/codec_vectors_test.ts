@@ -4,8 +4,8 @@
  * writes the same bytes back.
  */
 import { deepEqual, equal } from "assert";
-import * as codec from "../src/codec/mod.ts";
-import { Version as V } from "../src/codec/mod.ts";
+import * as codec from "../src/codec/lite/mod.ts";
+import { Version as V } from "../src/codec/lite/mod.ts";
 import { concat, hex, toHex } from "./support/hex.ts";
 
 /** Decodes `bytes` fully with `decode`, checks the value, and re-encodes with `encode`. */

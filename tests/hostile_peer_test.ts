@@ -7,11 +7,11 @@ import { equal, ok } from "assert";
 import { startHealthyPair } from "./support/healthy_pair.ts";
 import { connectOwnClient, type OwnClient } from "./support/moq_client.ts";
 import { concatBytes } from "../src/bytes/concat.ts";
-import { BidiType } from "../src/codec/stream.ts";
-import { encodeFetch } from "../src/codec/fetch.ts";
-import { encodeTrack } from "../src/codec/track.ts";
-import { encodeSubscribe } from "../src/codec/subscribe.ts";
-import { Version } from "../src/codec/version.ts";
+import { BidiType } from "../src/codec/lite/stream.ts";
+import { encodeFetch } from "../src/codec/lite/fetch.ts";
+import { encodeTrack } from "../src/codec/lite/track.ts";
+import { encodeSubscribe } from "../src/codec/lite/subscribe.ts";
+import { Version } from "../src/codec/lite/version.ts";
 import {
   clientStream,
   liteSetupStream,

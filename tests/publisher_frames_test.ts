@@ -5,8 +5,8 @@
  */
 import { deepEqual, equal } from "assert";
 import { Group } from "../src/cache/group.ts";
-import { encodeFrameHeader, Version } from "../src/codec/mod.ts";
-import { MAX_JOINED_FRAME, wireFrame } from "../src/session/publisher/frames.ts";
+import { encodeFrameHeader, Version } from "../src/codec/lite/mod.ts";
+import { MAX_JOINED_FRAME, wireFrame } from "../src/session/lite/publisher/frames.ts";
 
 Deno.test("a complete frame is joined behind its header once, and shared by equal header forms", () => {
   const g = new Group(0);

@@ -3,8 +3,8 @@
  * session lives (a one-group-per-frame track passes 2^20 groups in under six hours).
  */
 import { deepEqual, equal, ok } from "assert";
-import { CONTROL_PRIORITY } from "../src/session/peer.ts";
-import { RANKS, SendOrder } from "../src/session/publisher/send_order.ts";
+import { CONTROL_PRIORITY } from "../src/session/lite/peer.ts";
+import { RANKS, SendOrder } from "../src/session/delivery/send_order.ts";
 
 Deno.test("a newer group outranks an older one in flight, before and after 2^20 groups", () => {
   const order = new SendOrder();

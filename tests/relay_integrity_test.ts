@@ -5,7 +5,13 @@
  */
 import { deepEqual, equal } from "assert";
 import type { Group } from "../src/cache/group.ts";
-import { BidiType, encodeFetch, encodeFrameHeader, UniType, Version } from "../src/codec/mod.ts";
+import {
+  BidiType,
+  encodeFetch,
+  encodeFrameHeader,
+  UniType,
+  Version,
+} from "../src/codec/lite/mod.ts";
 import type { Relay } from "../src/relay.ts";
 import { fingerprintBytes } from "../src/tls/certificate.ts";
 import { connectWebTransport } from "../src/transport/webtransport.ts";

@@ -13,7 +13,7 @@ import {
   generateCertificate,
   type TlsCertificate,
 } from "../src/tls/certificate.ts";
-import { ALPNS } from "../src/codec/version.ts";
+import { ALPNS } from "../src/codec/lite/version.ts";
 import { listenOnOnePort } from "../src/listen.ts";
 import { Endpoint } from "../src/transport/endpoint.ts";
 import { connectWebTransport, dialQuic } from "../src/transport/webtransport.ts";

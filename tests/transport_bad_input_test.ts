@@ -16,7 +16,7 @@ import { DEFAULT_TRANSPORT_LIMITS, Endpoint } from "../src/transport/endpoint.ts
 import { decodeFieldSection, encodeFieldSection } from "../src/transport/qpack.ts";
 import { connectWebTransport } from "../src/transport/webtransport.ts";
 import { echo, readAll } from "./support/transport.ts";
-import { ALPNS } from "../src/codec/version.ts";
+import { ALPNS } from "../src/codec/lite/version.ts";
 
 const cert = await generateCertificate(["localhost", "127.0.0.1"]);
 const hash = fingerprintBytes(cert.fingerprint);

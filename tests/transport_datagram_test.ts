@@ -6,7 +6,7 @@
  */
 import { deepEqual, equal, ok } from "assert";
 import QmuxSession from "@moq/qmux";
-import { ALPNS } from "../src/codec/version.ts";
+import { ALPNS } from "../src/codec/lite/version.ts";
 import { fingerprintBytes, generateCertificate } from "../src/tls/certificate.ts";
 import { listenOnOnePort } from "../src/listen.ts";
 import { Endpoint } from "../src/transport/endpoint.ts";

@@ -6,7 +6,7 @@ import { equal } from "assert";
 import { fingerprintBytes, generateCertificate } from "../src/tls/certificate.ts";
 import { Endpoint } from "../src/transport/endpoint.ts";
 import { connectWebTransport } from "../src/transport/webtransport.ts";
-import { ALPNS } from "../src/codec/version.ts";
+import { ALPNS } from "../src/codec/lite/version.ts";
 
 Deno.test("our client against Deno's built-in WebTransport server: handshake, protocol-less session, bidi echo", async () => {
   const cert = await generateCertificate(["127.0.0.1"]);

@@ -8,7 +8,7 @@ import { Endpoint } from "../src/transport/endpoint.ts";
 import { type Session, StreamError } from "../src/transport/session.ts";
 import { echo, readAll } from "./support/transport.ts";
 import { ConnectRefused, connectWebTransport } from "../src/transport/webtransport.ts";
-import { ALPNS } from "../src/codec/version.ts";
+import { ALPNS } from "../src/codec/lite/version.ts";
 
 const cert = await generateCertificate(["localhost", "127.0.0.1"]);
 const hash = fingerprintBytes(cert.fingerprint);

@@ -10,7 +10,7 @@ import type { Session } from "../src/transport/session.ts";
 import { offeredApplicationProtocols } from "../src/transport/websocket.ts";
 import { serveWeb } from "../src/web/server.ts";
 import { echo } from "./support/transport.ts";
-import { ALPNS } from "../src/codec/version.ts";
+import { ALPNS } from "../src/codec/lite/version.ts";
 import { listenOnOnePort } from "../src/listen.ts";
 
 const cert = await generateCertificate(["localhost", "127.0.0.1"]);

@@ -24,7 +24,7 @@ import { type OriginView, RootedView } from "../cache/view.ts";
 import { joinPath, stripPrefix } from "../codec/path.ts";
 import { logger } from "../log.ts";
 import type { SessionContext } from "../session/context.ts";
-import { MoqSession } from "../session/session.ts";
+import { MoqSession } from "../session/lite/session.ts";
 import { ORIGINS_PREFIX } from "./policy.ts";
 import { fingerprintBytes } from "../tls/certificate.ts";
 import type { Endpoint } from "../transport/endpoint.ts";

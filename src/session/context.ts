@@ -39,6 +39,9 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   maxIncomingGroups: 1024,
 };
 
+/** How long a peer has to complete the setup exchange (either family). */
+export const SETUP_TIMEOUT_MS = 10_000;
+
 /** Sessions a relay serves at once unless configured otherwise (each one holds memory). */
 export const DEFAULT_MAX_SESSIONS = 10_000;
 

@@ -7,13 +7,13 @@
  */
 import { draftCode, draftForAlpn, IETF_ALPNS } from "../codec/ietf/draft.ts";
 import { ProtocolError, SessionCode } from "../codec/error.ts";
-import { ALPN_LEGACY, ALPNS, LEGACY_VERSIONS, versionForAlpn } from "../codec/version.ts";
+import { ALPN_LEGACY, ALPNS, LEGACY_VERSIONS, versionForAlpn } from "../codec/lite/version.ts";
 import type { Session } from "../transport/session.ts";
-import type { SessionContext } from "./context.ts";
 import { IetfSession } from "./ietf/session.ts";
 import type { RelaySession } from "./relay_session.ts";
-import { MoqSession, type SessionOptions } from "./session.ts";
-import { readLegacySetup, SETUP_TIMEOUT_MS } from "./setup.ts";
+import { MoqSession, type SessionOptions } from "./lite/session.ts";
+import { readLegacySetup } from "./lite/setup.ts";
+import { type SessionContext, SETUP_TIMEOUT_MS } from "./context.ts";
 
 /**
  * Every identifier a relay offers, most preferred first: moq-lite newest first, then
@@ -25,6 +25,11 @@ export const RELAY_PROTOCOLS: readonly string[] = [
   ...IETF_ALPNS,
   ALPN_LEGACY,
 ];
+
+/** The identifier to answer a peer's offer with: the first of ours it offered. */
+export function chooseProtocol(offered: readonly string[]): string | undefined {
+  return RELAY_PROTOCOLS.find((protocol) => offered.includes(protocol));
+}
 
 /**
  * The session for an accepted transport, by the protocol it negotiated. With `moql` or none

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { type Decoded, decodeError } from "../codec/mod.ts";
+import { decodeError } from "../codec/error.ts";
+import type { Decoded } from "../codec/message.ts";
 import type { RecvStream } from "../transport/session.ts";
 import { ByteBuffer } from "../bytes/byte_buffer.ts";
 

@@ -2,8 +2,8 @@
  * Every decoder and encoder of the codec, with sample messages per version, for the round-trip
  * and fuzz tests.
  */
-import * as codec from "../../src/codec/mod.ts";
-import { Version as V } from "../../src/codec/mod.ts";
+import * as codec from "../../src/codec/lite/mod.ts";
+import { Version as V } from "../../src/codec/lite/mod.ts";
 
 type Decode = (buf: Uint8Array, version: codec.Version) => codec.Decoded<unknown> | undefined;
 

@@ -2,8 +2,8 @@
  * A test-side dissector: splits a recorded stream into moq-lite messages with our codec, and
  * re-encodes every message, so a test can check that our bytes equal the recorded ones.
  */
-import * as codec from "../../src/codec/mod.ts";
-import { Version } from "../../src/codec/mod.ts";
+import * as codec from "../../src/codec/lite/mod.ts";
+import { Version } from "../../src/codec/lite/mod.ts";
 
 /** One message found in a stream direction, with its bytes as recorded and as re-encoded. */
 export interface Dissected {

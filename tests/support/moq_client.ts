@@ -16,8 +16,8 @@ import {
   randomHop,
   type SessionLimits,
 } from "../../src/session/context.ts";
-import { MoqSession } from "../../src/session/session.ts";
-import { Version } from "../../src/codec/version.ts";
+import { MoqSession } from "../../src/session/lite/session.ts";
+import { Version } from "../../src/codec/lite/version.ts";
 import { Endpoint, type TransportLimits } from "../../src/transport/endpoint.ts";
 import type { Session } from "../../src/transport/session.ts";
 import { fingerprintBytes } from "../../src/tls/certificate.ts";

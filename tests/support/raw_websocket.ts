@@ -3,8 +3,8 @@
  * makes: any handshake (or none), and QMux or legacy `webtransport` frames that ignore flow
  * control. It sees the HTTP answer as sent, and notices when the relay closes the connection.
  */
-import { encodeSetup, setupParameters } from "../../src/codec/setup.ts";
-import { UniType } from "../../src/codec/stream.ts";
+import { encodeSetup, setupParameters } from "../../src/codec/lite/setup.ts";
+import { UniType } from "../../src/codec/lite/stream.ts";
 
 const encoder = new TextEncoder();
 

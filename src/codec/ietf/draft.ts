@@ -6,7 +6,7 @@
  * - draft 14 is `moq-00`, or `moql` / no protocol with 0xff00000e in CLIENT_SETUP's version list.
  *
  * What each draft changes is one named predicate below, never an inline comparison (see
- * `../version.ts` for the moq-lite family's).
+ * `../lite/version.ts` for the moq-lite family's).
  *
  * @module
  */

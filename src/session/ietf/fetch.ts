@@ -11,7 +11,7 @@
  * - draft 20: a track and its LOCATION_FILTER (the whole cache when unfiltered).
  *
  * Groups go out in ascending order unless the FETCH asks for descending; the stream ends with
- * FIN once the last object is written, or cut short (see `truncate.ts`) when the requester
+ * FIN once the last object is written, or cut short (see `../delivery/truncate.ts`) when the requester
  * cancels (FETCH_CANCEL on 14-16, the end of its request on 17+).
  *
  * @module
@@ -33,7 +33,7 @@ import {
 import { StreamCode } from "../../codec/error.ts";
 import type { SendStream } from "../../transport/session.ts";
 import { Cancellation } from "../abort.ts";
-import { truncate } from "../publisher/truncate.ts";
+import { truncate } from "../delivery/truncate.ts";
 import { truncationMarker } from "./group_wire.ts";
 import type { IetfPeer } from "./peer.ts";
 import { refuse } from "./publisher.ts";

@@ -21,8 +21,8 @@ import {
   relayFlags,
   usesLeadingOnes,
 } from "../../codec/ietf/mod.ts";
-import type { GroupWire } from "../publisher/group.ts";
-import { MAX_JOINED_FRAME } from "../publisher/frames.ts";
+import type { GroupWire } from "../delivery/group.ts";
+import { MAX_JOINED_FRAME } from "../delivery/group.ts";
 
 /** The default publisher priority in a subgroup header (upstream's default). */
 const PUBLISHER_PRIORITY = 128;

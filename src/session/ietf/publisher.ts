@@ -32,8 +32,8 @@ import {
 import { stripPrefix } from "../../codec/path.ts";
 import { peerFault } from "../../log.ts";
 import { Cancellation } from "../abort.ts";
-import { GroupFollower } from "../publisher/follow.ts";
-import { SendOrder } from "../publisher/send_order.ts";
+import { GroupFollower } from "../delivery/follow.ts";
+import { SendOrder } from "../delivery/send_order.ts";
 import { type Joinable, serveFetch } from "./fetch.ts";
 import { ietfGroupWire } from "./group_wire.ts";
 import type { IetfPeer } from "./peer.ts";

@@ -14,7 +14,6 @@
  * @module
  */
 import type { Admission } from "../../auth/access.ts";
-import type { Lease } from "../../auth/lease.ts";
 import type { CacheBudget } from "../../cache/budget.ts";
 import type { OriginView } from "../../cache/view.ts";
 import { ProtocolError, SessionCode, StreamCode } from "../../codec/error.ts";
@@ -40,22 +39,22 @@ import {
   locationStyleFor,
   type SetupParameters,
 } from "../../codec/ietf/mod.ts";
-import { normalizePath } from "../../codec/path.ts";
 import { type Logger, logger, peerFault } from "../../log.ts";
 import { Traffic } from "../../ops/traffic.ts";
 import type { BiStream, RecvStream, Session } from "../../transport/session.ts";
 import { StreamError } from "../../transport/session.ts";
 import { aborted } from "../abort.ts";
-import type { SessionContext, SessionLimits } from "../context.ts";
-import { CONTROL_PRIORITY } from "../peer.ts";
+import { type SessionContext, type SessionLimits, SETUP_TIMEOUT_MS } from "../context.ts";
+import { CONTROL_PRIORITY } from "../delivery/send_order.ts";
 import { MessageReader } from "../reader.ts";
 import { formatRemote, nextSessionId, type RelaySession } from "../relay_session.ts";
-import { type LegacySetup, SETUP_TIMEOUT_MS } from "../setup.ts";
+import type { LegacySetup } from "../lite/setup.ts";
 import { SerialWriter } from "../writer.ts";
 import type { IetfPeer } from "./peer.ts";
 import { IetfPublisher } from "./publisher.ts";
 import { ControlMux, NativeRequest, type RequestStream } from "./requests.ts";
 import { IetfSubscriber } from "./subscriber.ts";
+import { rootOf, sessionUrl, settleScope } from "../scope.ts";
 
 /** What `@moq/net` names itself in SETUP's IMPLEMENTATION. */
 const JS_IMPLEMENTATION = "moq-lite-js";
@@ -290,33 +289,13 @@ export class IetfSession implements IetfPeer, RelaySession {
 
   /** The setup is done: the session's root and view are known (raw QUIC: from SETUP's path). */
   async #begin(setup: SetupParameters): Promise<void> {
-    const url = this.transport.url ?? new URL(setup.path ?? "/", "moqt://relay/");
-    try {
-      this.root = normalizePath(decodeURIComponent(url.pathname));
-    } catch {
-      throw new ProtocolError(`the path ${url.pathname} is not valid percent-encoding`);
-    }
-    const scope = await this.#ctx.scope({
-      root: this.root,
-      url,
-      params: url.searchParams,
-      log: this.log,
-      transport: this.transport,
-      admission: this.#options.admission,
-    });
-    if ("refused" in scope) throw new ProtocolError(scope.refused, SessionCode.Unauthorized);
+    const url = sessionUrl(this.transport, setup.path);
+    this.root = rootOf(url);
+    const scope = await settleScope(this, this.#ctx, url, this.#options.admission);
     this.#view = scope.view;
     this.root = scope.root;
-    if (scope.lease) this.#hold(scope.lease);
     this.#publisher = new IetfPublisher(this);
     this.#subscriber = new IetfSubscriber(this);
-  }
-
-  #hold(lease: Lease): void {
-    void lease.ended.then((why) => this.fail(SessionCode.Unauthorized, `the grant ended: ${why}`));
-    void this.transport.closed.then((info) =>
-      lease.finish(info.reason || "closed", this.transport.bytes)
-    );
   }
 
   // ---- Requests ---------------------------------------------------------------------------------

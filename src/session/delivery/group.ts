@@ -11,7 +11,7 @@
  */
 import type { Frame, Group } from "../../cache/group.ts";
 import { concatBytes } from "../../bytes/concat.ts";
-import { StreamCode } from "../../codec/mod.ts";
+import { StreamCode } from "../../codec/error.ts";
 import type { Traffic } from "../../ops/traffic.ts";
 import type { SendStream, Session } from "../../transport/session.ts";
 import { Cancellation } from "../abort.ts";
@@ -20,6 +20,8 @@ import { type Position, truncate } from "./truncate.ts";
 
 /** A group's first frame up to this size is sent in the same write as the stream header. */
 const SMALL_FIRST_FRAME = 4096;
+/** Frames up to this size are joined with their header; larger ones are written as they came. */
+export const MAX_JOINED_FRAME = 256 * 1024;
 /** How long an abandoned group may take to reach a frame boundary before it is cut. */
 const ABANDON_GRACE_MS = 500;
 

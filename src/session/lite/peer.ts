@@ -4,13 +4,13 @@
  *
  * @module
  */
-import type { CacheBudget } from "../cache/budget.ts";
-import type { OriginView } from "../cache/view.ts";
-import type { Version } from "../codec/version.ts";
-import type { Logger } from "../log.ts";
-import type { Traffic } from "../ops/traffic.ts";
-import type { BiStream, Session } from "../transport/session.ts";
-import type { SessionLimits } from "./context.ts";
+import type { CacheBudget } from "../../cache/budget.ts";
+import type { OriginView } from "../../cache/view.ts";
+import type { Version } from "../../codec/lite/version.ts";
+import type { Logger } from "../../log.ts";
+import type { Traffic } from "../../ops/traffic.ts";
+import type { BiStream, Session } from "../../transport/session.ts";
+import type { SessionLimits } from "../context.ts";
 
 export interface Peer {
   readonly version: Version;
@@ -32,8 +32,7 @@ export interface Peer {
   fail(code: number, reason: string): void;
 }
 
-/** A control-stream send priority above every group stream. */
-export const CONTROL_PRIORITY = 0x7fff_ffff;
+export { CONTROL_PRIORITY } from "../delivery/send_order.ts";
 
 /**
  * A request stream the peer finished before its request (e.g. it gave up on a SUBSCRIBE right

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { peerFault } from "../../log.ts";
-import { Broadcast, type BroadcastSource } from "../../cache/broadcast.ts";
+import { peerFault } from "../../../log.ts";
+import { Broadcast, type BroadcastSource } from "../../../cache/broadcast.ts";
 import {
   BidiType,
   decodeAnnounce,
@@ -19,9 +19,9 @@ import {
   hasExcludeHop,
   hasReannounce,
   SessionCode,
-} from "../../codec/mod.ts";
+} from "../../../codec/lite/mod.ts";
 import { CONTROL_PRIORITY, type Peer } from "../peer.ts";
-import { MessageReader } from "../reader.ts";
+import { MessageReader } from "../../reader.ts";
 
 interface Route {
   broadcast: Broadcast;

@@ -4,14 +4,19 @@
  *
  * @module
  */
-import type { Group } from "../../cache/group.ts";
-import { decodeFetch, type Fetch, StreamCode } from "../../codec/mod.ts";
-import type { BiStream, SendStream } from "../../transport/session.ts";
-import { unlessAborted } from "../abort.ts";
+import type { Group } from "../../../cache/group.ts";
+import {
+  decodeFetch,
+  type Fetch,
+  StreamCode,
+  TRUNCATED_FRAME_HEADER,
+} from "../../../codec/lite/mod.ts";
+import type { BiStream, SendStream } from "../../../transport/session.ts";
+import { unlessAborted } from "../../abort.ts";
 import { endedBeforeRequest, type Peer } from "../peer.ts";
-import type { MessageReader } from "../reader.ts";
+import type { MessageReader } from "../../reader.ts";
 import { frameHeader } from "./frames.ts";
-import { type Position, truncate } from "./truncate.ts";
+import { type Position, truncate } from "../../delivery/truncate.ts";
 
 export async function serveFetch(
   peer: Peer,
@@ -36,7 +41,7 @@ export async function serveFetch(
     if (group.complete || (position === "boundary" && !group.aborted)) {
       return void await stream.send.close();
     }
-    truncate(stream.send, peer.transport, position, StreamCode.Cancel);
+    truncate(stream.send, peer.transport, position, StreamCode.Cancel, TRUNCATED_FRAME_HEADER);
   } finally {
     lease.release();
   }

@@ -13,10 +13,10 @@
  *
  * @module
  */
-import { Reader, type Writer } from "./buffer.ts";
-import { boundsError, decodeError } from "./error.ts";
-import { type Decoded, decodeSized, encodeSized, encodeTyped, frame } from "./message.ts";
-import { checkedPath, type Path } from "./path.ts";
+import { Reader, type Writer } from "../buffer.ts";
+import { boundsError, decodeError } from "../error.ts";
+import { type Decoded, decodeSized, encodeSized, encodeTyped, frame } from "../message.ts";
+import { checkedPath, type Path } from "../path.ts";
 import {
   hasAnnounceId,
   hasExcludeHop,

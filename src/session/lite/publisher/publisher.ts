@@ -4,14 +4,14 @@
  *
  * @module
  */
-import { StreamCode } from "../../codec/mod.ts";
-import type { BiStream } from "../../transport/session.ts";
-import { peerFault } from "../../log.ts";
+import { StreamCode } from "../../../codec/lite/mod.ts";
+import type { BiStream } from "../../../transport/session.ts";
+import { peerFault } from "../../../log.ts";
 import type { Peer } from "../peer.ts";
-import type { MessageReader } from "../reader.ts";
+import type { MessageReader } from "../../reader.ts";
 import { serveAnnounceRequest } from "./announcements.ts";
 import { serveFetch } from "./fetch.ts";
-import { SendOrder } from "./send_order.ts";
+import { SendOrder } from "../../delivery/send_order.ts";
 import { type PublisherState, serveSubscription } from "./subscription.ts";
 import { serveTrackInfo } from "./track_info.ts";
 

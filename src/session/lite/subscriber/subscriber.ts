@@ -6,12 +6,22 @@
  *
  * @module
  */
-import type { Broadcast, BroadcastSource, TrackRequest, Upstream } from "../../cache/broadcast.ts";
-import type { Track } from "../../cache/track.ts";
-import { decodeDatagram, hasDatagrams, ProtocolError, StreamCode } from "../../codec/mod.ts";
-import type { RecvStream } from "../../transport/session.ts";
+import type {
+  Broadcast,
+  BroadcastSource,
+  TrackRequest,
+  Upstream,
+} from "../../../cache/broadcast.ts";
+import type { Track } from "../../../cache/track.ts";
+import {
+  decodeDatagram,
+  hasDatagrams,
+  ProtocolError,
+  StreamCode,
+} from "../../../codec/lite/mod.ts";
+import type { RecvStream } from "../../../transport/session.ts";
 import type { Peer } from "../peer.ts";
-import type { MessageReader } from "../reader.ts";
+import type { MessageReader } from "../../reader.ts";
 import { type Listing, takeAnnouncements } from "./announcements.ts";
 import { readGroup, type Subscribed } from "./group_reader.ts";
 import { subscribeUpstream } from "./subscription.ts";

@@ -14,11 +14,11 @@
  *
  * @module
  */
-import type { Reader, Writer } from "./buffer.ts";
-import { decodeError } from "./error.ts";
-import { type Decoded, decodeSized, encodeSized, encodeTyped, frame } from "./message.ts";
-import { checkedPath, type Path } from "./path.ts";
-import { Reader as BodyReader } from "./buffer.ts";
+import type { Reader, Writer } from "../buffer.ts";
+import { decodeError } from "../error.ts";
+import { type Decoded, decodeSized, encodeSized, encodeTyped, frame } from "../message.ts";
+import { checkedPath, type Path } from "../path.ts";
+import { Reader as BodyReader } from "../buffer.ts";
 import {
   hasFrameBounds,
   hasGroupOrder,

@@ -83,3 +83,6 @@ class Entry implements Ticket {
     this.#owner.release(this);
   }
 }
+
+/** A control-stream send priority above every group stream. */
+export const CONTROL_PRIORITY = 0x7fff_ffff;

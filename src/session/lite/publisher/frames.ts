@@ -10,8 +10,8 @@
  *
  * @module
  */
-import { concatBytes } from "../../bytes/concat.ts";
-import { type Frame, replaceChunks } from "../../cache/group.ts";
+import { concatBytes } from "../../../bytes/concat.ts";
+import { type Frame, replaceChunks } from "../../../cache/group.ts";
 import {
   encodeFrameHeader,
   encodeGroupHeader,
@@ -19,11 +19,11 @@ import {
   TRUNCATED_FRAME_HEADER,
   UniType,
   type Version,
-} from "../../codec/mod.ts";
-import type { GroupWire } from "./group.ts";
+} from "../../../codec/lite/mod.ts";
+import type { GroupWire } from "../../delivery/group.ts";
 
-/** Frames up to this size are joined with their header; larger ones are written as they came. */
-export const MAX_JOINED_FRAME = 256 * 1024;
+import { MAX_JOINED_FRAME } from "../../delivery/group.ts";
+export { MAX_JOINED_FRAME };
 
 /** How a version writes frame headers: with a timestamp delta (lite-05+) or without. */
 export type HeaderForm = "stamped" | "plain";

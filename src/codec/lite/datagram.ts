@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Reader, Writer } from "./buffer.ts";
+import { Reader, Writer } from "../buffer.ts";
 
 /** A datagram body must fit one QUIC packet with room to spare. */
 export const MAX_DATAGRAM_SIZE = 1200;

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { decodeError } from "./error.ts";
-import { type Decoded, decodeSized, encodeSized } from "./message.ts";
-import { checkedPath, type Path } from "./path.ts";
+import { decodeError } from "../error.ts";
+import { type Decoded, decodeSized, encodeSized } from "../message.ts";
+import { checkedPath, type Path } from "../path.ts";
 import { hasGroupOrder, type Version } from "./version.ts";
 
 export interface Track {

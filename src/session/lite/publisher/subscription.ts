@@ -11,8 +11,8 @@
  *
  * @module
  */
-import type { TrackLease } from "../../cache/broadcast.ts";
-import type { Datagram, Track } from "../../cache/track.ts";
+import type { TrackLease } from "../../../cache/broadcast.ts";
+import type { Datagram, Track } from "../../../cache/track.ts";
 import {
   decodeSubscribe,
   decodeSubscribeUpdate,
@@ -24,17 +24,17 @@ import {
   hasSubscribeWindow,
   StreamCode,
   type Subscribe,
-} from "../../codec/mod.ts";
-import type { BiStream } from "../../transport/session.ts";
-import { Cancellation } from "../abort.ts";
+} from "../../../codec/lite/mod.ts";
+import type { BiStream } from "../../../transport/session.ts";
+import { Cancellation } from "../../abort.ts";
 import { CONTROL_PRIORITY, endedBeforeRequest, type Peer } from "../peer.ts";
-import type { MessageReader } from "../reader.ts";
-import { SerialWriter } from "../writer.ts";
-import { GroupFollower } from "./follow.ts";
+import type { MessageReader } from "../../reader.ts";
+import { SerialWriter } from "../../writer.ts";
+import { GroupFollower } from "../../delivery/follow.ts";
 import { liteGroupWire } from "./frames.ts";
-import type { SendOrder } from "./send_order.ts";
+import type { SendOrder } from "../../delivery/send_order.ts";
 
-export { MAX_GROUPS_IN_FLIGHT } from "./follow.ts";
+export { MAX_GROUPS_IN_FLIGHT } from "../../delivery/follow.ts";
 
 /** What the publisher side counts for one peer, against its limits. */
 export interface PublisherState {

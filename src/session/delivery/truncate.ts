@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { TRUNCATED_FRAME_HEADER } from "../../codec/mod.ts";
 import type { SendStream, Session } from "../../transport/session.ts";
 
 /** Where a stream of frames will be once everything queued on it is out. */
@@ -19,7 +18,7 @@ export function truncate(
   transport: Session,
   position: Position,
   code: number,
-  marker: Uint8Array = TRUNCATED_FRAME_HEADER,
+  marker: Uint8Array,
 ): void {
   if (transport.caps.resetCode) return stream.reset(code);
   if (position === "boundary") void stream.write(marker).catch(() => {});

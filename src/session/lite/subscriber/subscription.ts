@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { TrackRequest, Upstream } from "../../cache/broadcast.ts";
-import { DEFAULT_PROPERTIES, type Track } from "../../cache/track.ts";
+import type { TrackRequest, Upstream } from "../../../cache/broadcast.ts";
+import { DEFAULT_PROPERTIES, type Track } from "../../../cache/track.ts";
 import {
   BidiType,
   decodeSubscribeResponse,
@@ -16,11 +16,11 @@ import {
   encodeTrack,
   hasSubscribeWindow,
   hasTrackStream,
-} from "../../codec/mod.ts";
-import { concatBytes } from "../../bytes/concat.ts";
+} from "../../../codec/lite/mod.ts";
+import { concatBytes } from "../../../bytes/concat.ts";
 import { CONTROL_PRIORITY, type Peer } from "../peer.ts";
-import { MessageReader } from "../reader.ts";
-import { SerialWriter } from "../writer.ts";
+import { MessageReader } from "../../reader.ts";
+import { SerialWriter } from "../../writer.ts";
 
 /** Opens a subscription to `path` (relative to the session's root); `ended` runs once it is over. */
 export function subscribeUpstream(

@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { decodeTrack, encodeTrackInfo, StreamCode } from "../../codec/mod.ts";
-import type { BiStream } from "../../transport/session.ts";
-import { unlessAborted } from "../abort.ts";
+import { decodeTrack, encodeTrackInfo, StreamCode } from "../../../codec/lite/mod.ts";
+import type { BiStream } from "../../../transport/session.ts";
+import { unlessAborted } from "../../abort.ts";
 import { endedBeforeRequest, type Peer } from "../peer.ts";
-import type { MessageReader } from "../reader.ts";
+import type { MessageReader } from "../../reader.ts";
 
 export async function serveTrackInfo(
   peer: Peer,

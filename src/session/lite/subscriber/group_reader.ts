@@ -5,16 +5,16 @@
  *
  * @module
  */
-import type { Track } from "../../cache/track.ts";
+import type { Track } from "../../../cache/track.ts";
 import {
   decodeFrameHeader,
   decodeGroupHeader,
   hasFrameTimestamps,
   StreamCode,
-} from "../../codec/mod.ts";
-import type { RecvStream } from "../../transport/session.ts";
+} from "../../../codec/lite/mod.ts";
+import type { RecvStream } from "../../../transport/session.ts";
 import type { Peer } from "../peer.ts";
-import type { MessageReader } from "../reader.ts";
+import type { MessageReader } from "../../reader.ts";
 
 /** A subscription of ours, as its group streams need it. */
 export interface Subscribed {

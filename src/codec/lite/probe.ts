@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type Decoded, decodeSized, encodeSized } from "./message.ts";
+import { type Decoded, decodeSized, encodeSized } from "../message.ts";
 import { hasProbeRtt, type Version } from "./version.ts";
 
 export interface Probe {

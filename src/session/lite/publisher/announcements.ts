@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Announcement } from "../../cache/origin.ts";
+import type { Announcement } from "../../../cache/origin.ts";
 import {
   type Announce,
   decodeAnnounceRequest,
@@ -19,13 +19,13 @@ import {
   MAX_HOPS,
   StreamCode,
   stripPrefix,
-} from "../../codec/mod.ts";
-import { concatBytes } from "../../bytes/concat.ts";
-import type { BiStream } from "../../transport/session.ts";
-import { unlessAborted } from "../abort.ts";
+} from "../../../codec/lite/mod.ts";
+import { concatBytes } from "../../../bytes/concat.ts";
+import type { BiStream } from "../../../transport/session.ts";
+import { unlessAborted } from "../../abort.ts";
 import { CONTROL_PRIORITY, endedBeforeRequest, type Peer } from "../peer.ts";
-import type { MessageReader } from "../reader.ts";
-import { SerialWriter } from "../writer.ts";
+import type { MessageReader } from "../../reader.ts";
+import { SerialWriter } from "../../writer.ts";
 
 const ZERO_COST = { warm: 0n, cold: 0n };
 

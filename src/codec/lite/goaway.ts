@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type Decoded, decodeSized, encodeSized } from "./message.ts";
+import { type Decoded, decodeSized, encodeSized } from "../message.ts";
 
 /** Longest URI accepted (the IETF wire's cap for the same field). */
 export const MAX_GOAWAY_URI = 8192;

@@ -10,11 +10,11 @@
  *
  * @module
  */
-import { ProtocolError, SessionCode, StreamCode } from "./error.ts";
-import { type Decoded, decodeSized } from "./message.ts";
-import { readVarint, varintSize, writeVarint, zigzagDecode, zigzagEncode } from "./varint.ts";
+import { ProtocolError, SessionCode, StreamCode } from "../error.ts";
+import { type Decoded, decodeSized } from "../message.ts";
+import { readVarint, varintSize, writeVarint, zigzagDecode, zigzagEncode } from "../varint.ts";
 import { hasFrameBounds, hasFrameTimestamps, type Version } from "./version.ts";
-import { Writer } from "./buffer.ts";
+import { Writer } from "../buffer.ts";
 
 /** Largest frame accepted; bigger ones are refused with FrameTooLarge before any buffering. */
 export const MAX_FRAME_SIZE = 32 * 1024 * 1024;

@@ -11,10 +11,10 @@
  *
  * @module
  */
-import { Reader, Writer } from "./buffer.ts";
-import { boundsError, decodeError, ProtocolError, SessionCode } from "./error.ts";
-import { type Decoded, decodeSized, encodeSized } from "./message.ts";
-import { readVarint } from "./varint.ts";
+import { Reader, Writer } from "../buffer.ts";
+import { boundsError, decodeError, ProtocolError, SessionCode } from "../error.ts";
+import { type Decoded, decodeSized, encodeSized } from "../message.ts";
+import { readVarint } from "../varint.ts";
 import { LEGACY_VERSIONS, type Version } from "./version.ts";
 
 /** SETUP messages carry only negotiation parameters; bound them on their own. */

@@ -27,13 +27,13 @@ import {
   UniType,
   Version,
   versionForAlpn,
-} from "../codec/mod.ts";
-import type { BiStream, Session } from "../transport/session.ts";
+} from "../../codec/lite/mod.ts";
+import type { BiStream, Session } from "../../transport/session.ts";
 import { CONTROL_PRIORITY } from "./peer.ts";
-import { MessageReader } from "./reader.ts";
+import { MessageReader } from "../reader.ts";
 
-/** How long a peer has to complete the setup exchange. */
-export const SETUP_TIMEOUT_MS = 10_000;
+import { SETUP_TIMEOUT_MS } from "../context.ts";
+export { SETUP_TIMEOUT_MS };
 
 /** Reads the first stream before any version is chosen: every legacy version has CLIENT_SETUP. */
 const LEGACY_READER = Version.Lite02;

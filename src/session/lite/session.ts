@@ -8,10 +8,9 @@
  *
  * @module
  */
-import type { Admission } from "../auth/access.ts";
-import type { Lease } from "../auth/lease.ts";
-import type { CacheBudget } from "../cache/budget.ts";
-import type { OriginView } from "../cache/view.ts";
+import type { Admission } from "../../auth/access.ts";
+import type { CacheBudget } from "../../cache/budget.ts";
+import type { OriginView } from "../../cache/view.ts";
 import {
   BidiType,
   decodeBidiType,
@@ -20,7 +19,6 @@ import {
   encodeGoaway,
   hasGoaway,
   hasTrackStream,
-  normalizePath,
   ProtocolError,
   SessionCode,
   StreamCode,
@@ -28,20 +26,21 @@ import {
   Version,
   versionForAlpn,
   versionName,
-} from "../codec/mod.ts";
-import { type Logger, logger, peerFault } from "../log.ts";
-import { Traffic } from "../ops/traffic.ts";
-import { concatBytes } from "../bytes/concat.ts";
+} from "../../codec/lite/mod.ts";
+import { type Logger, logger, peerFault } from "../../log.ts";
+import { Traffic } from "../../ops/traffic.ts";
+import { concatBytes } from "../../bytes/concat.ts";
 import { CONTROL_PRIORITY, type Peer } from "./peer.ts";
-import type { BiStream, RecvStream, Session } from "../transport/session.ts";
-import { StreamError } from "../transport/session.ts";
-import type { SessionContext, SessionLimits } from "./context.ts";
-import { aborted } from "./abort.ts";
+import type { BiStream, RecvStream, Session } from "../../transport/session.ts";
+import { StreamError } from "../../transport/session.ts";
+import type { SessionContext, SessionLimits } from "../context.ts";
+import { aborted } from "../abort.ts";
 import { Publisher } from "./publisher/publisher.ts";
-import { MessageReader } from "./reader.ts";
+import { MessageReader } from "../reader.ts";
 import { type LegacySetup, type Negotiated, SetupExchange } from "./setup.ts";
 import { Subscriber } from "./subscriber/subscriber.ts";
-import { formatRemote, nextSessionId, type RelaySession } from "./relay_session.ts";
+import { formatRemote, nextSessionId, type RelaySession } from "../relay_session.ts";
+import { rootOf, sessionUrl, settleScope } from "../scope.ts";
 
 /** How long after a stream's carrier error the session may report closing, for it to be the cause. */
 const CLOSE_GRACE_MS = 250;
@@ -232,39 +231,17 @@ export class MoqSession implements Peer, RelaySession {
     this.peerHop = negotiated.peerHop;
     if (negotiated.sessionStream) this.#holdSessionStream(negotiated.sessionStream);
     // Raw QUIC has no URL: a lite-05+ client's SETUP path (and query) takes its place.
-    const url = this.transport.url ??
-      new URL(negotiated.path ?? "/", "moqt://relay/");
-    try {
-      this.root = normalizePath(decodeURIComponent(url.pathname));
-    } catch {
-      throw new ProtocolError(`the path ${url.pathname} is not valid percent-encoding`);
-    }
+    const url = sessionUrl(this.transport, negotiated.path);
+    this.root = rootOf(url);
     if (this.#options.view) {
       this.#view = this.#options.view;
     } else {
-      const scope = await this.#ctx.scope({
-        root: this.root,
-        url,
-        params: url.searchParams,
-        log: this.log,
-        transport: this.transport,
-        admission: this.#options.admission,
-      });
-      if ("refused" in scope) throw new ProtocolError(scope.refused, SessionCode.Unauthorized);
+      const scope = await settleScope(this, this.#ctx, url, this.#options.admission);
       this.#view = scope.view;
       this.root = scope.root;
-      if (scope.lease) this.#hold(scope.lease);
     }
     this.#publisher = new Publisher(this);
     this.#subscriber = new Subscriber(this);
-  }
-
-  /** The session lasts as long as its grant covers it, and reports its end to the grantor. */
-  #hold(lease: Lease): void {
-    void lease.ended.then((why) => this.fail(SessionCode.Unauthorized, `the grant ended: ${why}`));
-    void this.transport.closed.then((info) =>
-      lease.finish(info.reason || "closed", this.transport.bytes)
-    );
   }
 
   /** The lite-01/02 session stream lives as long as the session; its end ends the session. */

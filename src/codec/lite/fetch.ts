@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { decodeError } from "./error.ts";
-import { type Decoded, decodeSized, encodeSized } from "./message.ts";
-import { checkedPath, type Path } from "./path.ts";
+import { decodeError } from "../error.ts";
+import { type Decoded, decodeSized, encodeSized } from "../message.ts";
+import { checkedPath, type Path } from "../path.ts";
 import { hasFrameBounds, type Version } from "./version.ts";
 
 export interface Fetch {

@@ -10,8 +10,8 @@
  *
  * @module
  */
-import { ProtocolError, SessionCode, StreamCode } from "./error.ts";
-import { type Decoded, decodeVarint } from "./message.ts";
+import { ProtocolError, SessionCode, StreamCode } from "../error.ts";
+import { type Decoded, decodeVarint } from "../message.ts";
 import { CLIENT_SETUP_TYPE } from "./setup.ts";
 import {
   hasGoaway,
