@@ -14,7 +14,7 @@ import { parseArgs } from "cli-args";
 import type { Group } from "../src/cache/group.ts";
 import type { Origin } from "../src/cache/origin.ts";
 import type { Track } from "../src/cache/track.ts";
-import { MoqSession } from "../src/session/session.ts";
+import { MoqSession } from "../src/session/lite/session.ts";
 import { fingerprintBytes } from "../src/tls/certificate.ts";
 import { QuicSession } from "../src/transport/quic.ts";
 import { dialQuic } from "../src/transport/webtransport.ts";

@@ -8,7 +8,7 @@ import { parseArgs } from "cli-args";
 import { fingerprintBytes, generateCertificate } from "../src/tls/certificate.ts";
 import { Endpoint } from "../src/transport/endpoint.ts";
 import type { Session } from "../src/transport/session.ts";
-import { ALPNS } from "../src/codec/version.ts";
+import { ALPNS } from "../src/codec/lite/version.ts";
 
 const { values } = parseArgs({
   options: {
