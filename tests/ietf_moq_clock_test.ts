@@ -1,0 +1,99 @@
+/**
+ * Upstream's Rust `moq-clock` 0.10.21 (`cargo install moq-clock@0.10.21`) as a moq-transport peer:
+ * a clock published on one draft (14 to 17, what it speaks) is read on the same draft and on
+ * another, over WebTransport and raw QUIC. The binary is not part of a fresh machine; without it
+ * on PATH these tests are ignored (reported as such, never as passed).
+ */
+import { ok } from "assert";
+import { startRelay } from "./support/relay.ts";
+
+const CLOCK = "moq-clock";
+
+function onPath(name: string): boolean {
+  try {
+    return new Deno.Command(name, { args: ["--help"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+const present = onPath(CLOCK);
+
+/** Runs `moq-clock` against `url`; the process and a reader of its stdout lines. */
+function clock(url: string, broadcast: string, version: string, command: string) {
+  const child = new Deno.Command(CLOCK, {
+    args: [
+      "--url",
+      url,
+      "--broadcast",
+      broadcast,
+      "--tls-disable-verify",
+      "--client-version",
+      version,
+      command,
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const lines: string[] = [];
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    let rest = "";
+    for await (const chunk of child.stdout) {
+      rest += decoder.decode(chunk, { stream: true });
+      const parts = rest.split("\n");
+      rest = parts.pop() ?? "";
+      lines.push(...parts.filter((l) => l.trim().length > 0));
+    }
+  })();
+  return {
+    lines,
+    async stop() {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+      await child.status;
+      await reading.catch(() => {});
+    },
+  };
+}
+
+/** Seconds the subscriber printed: lines like `2026-12-02 07:03:08`. */
+const ticks = (lines: string[]) => lines.filter((l) => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/.test(l));
+
+for (
+  const [publisher, subscriber, scheme] of [
+    ["moq-transport-14", "moq-transport-14", "https"],
+    ["moq-transport-15", "moq-transport-15", "https"],
+    ["moq-transport-16", "moq-transport-16", "https"],
+    ["moq-transport-17", "moq-transport-17", "https"],
+    ["moq-transport-17", "moq-transport-16", "moqt"],
+    ["moq-transport-16", "moq-lite-03", "moqt"],
+  ] as const
+) {
+  Deno.test({
+    name: `moq-clock: published on ${publisher}, read on ${subscriber} (${scheme})`,
+    ignore: !present,
+    async fn() {
+      await using relay = await startRelay();
+      const url = `${scheme}://127.0.0.1:${relay.addr.port}/`;
+      const name = `clock-${crypto.randomUUID().slice(0, 8)}`;
+      const pub = clock(url, name, publisher, "publish");
+      // The subscriber retries until the broadcast is there (moq-clock reconnects with backoff).
+      const sub = clock(url, name, subscriber, "subscribe");
+      try {
+        const deadline = Date.now() + 15_000;
+        while (ticks(sub.lines).length < 2 && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        ok(ticks(sub.lines).length >= 2, `ticks read: ${JSON.stringify(sub.lines.slice(-5))}`);
+      } finally {
+        await sub.stop();
+        await pub.stop();
+      }
+    },
+  });
+}
