@@ -30,7 +30,6 @@ import {
   draftForAlpn,
   draftName,
   encodeMessage,
-  hasFieldListFilter,
   hasNamespaceStream,
   hasRequestIdFlowControl,
   hasRequestStreams,
@@ -162,13 +161,9 @@ export class IetfSession implements IetfPeer, RelaySession {
     return { location: locationStyleFor(this.#implementation) };
   }
 
-  /**
-   * `@moq/net` 0.3.4 reads LARGEST_OBJECT length-prefixed on 17-19 but only ever sends it on 20
-   * (`WIRE.md` 5.2): there it gets none, as from its own publisher.
-   */
+  /** Whether SUBSCRIBE_OK should carry LARGEST_OBJECT to this peer (see {@link moqNetGetsLargest}). */
   get readsLargest(): boolean {
-    return this.#implementation !== JS_IMPLEMENTATION || !hasRequestStreams(this.draft) ||
-      hasFieldListFilter(this.draft);
+    return this.#implementation !== JS_IMPLEMENTATION || moqNetGetsLargest(this.draft);
   }
 
   fail(code: number, reason: string): void {
@@ -526,4 +521,14 @@ function fromLegacy(
       parameters: decodeSetupParameterBlock(legacy.setup.parameters, draft),
     },
   };
+}
+
+/**
+ * Where a `@moq/net` 0.3.4 peer gets LARGEST_OBJECT: on 14-16 (one form both codebases share)
+ * and on 20 (where its own publisher sends it, `J:subscribe.js:196`). On 17-19 it is left out,
+ * as `@moq/net`'s own publisher does: the two codebases disagree on its form there (`WIRE.md`
+ * 5.2) and `@moq/net` reads it only to size a fill, which a relay never offers.
+ */
+function moqNetGetsLargest(draft: Draft): boolean {
+  return !hasRequestStreams(draft) || draft === 20;
 }
