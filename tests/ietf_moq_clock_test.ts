@@ -6,6 +6,7 @@
  */
 import { ok } from "assert";
 import { startRelay } from "./support/relay.ts";
+import { until } from "./support/wait.ts";
 
 const CLOCK = "moq-clock";
 
@@ -82,7 +83,16 @@ for (
       const url = `${scheme}://127.0.0.1:${relay.addr.port}/`;
       const name = `clock-${crypto.randomUUID().slice(0, 8)}`;
       const pub = clock(url, name, publisher, "publish");
-      // The subscriber retries until the broadcast is there (moq-clock reconnects with backoff).
+      // The subscriber starts once the relay routes the clock (its PUBLISH_NAMESPACE arrived).
+      await until(
+        "the clock is announced",
+        () => relay.context.origin.route(name) !== undefined,
+        10_000,
+      )
+        .catch(async (e) => {
+          await pub.stop();
+          throw e;
+        });
       const sub = clock(url, name, subscriber, "subscribe");
       try {
         const deadline = Date.now() + 15_000;
