@@ -32,6 +32,12 @@ export const DEFAULT_PROPERTIES: TrackProperties = {
   timescale: 1000,
 };
 
+/** A wait its owner may call off (a session's cancellation): the one hook it calls on cancel. */
+export interface CallOff {
+  readonly cancelled: boolean;
+  onCancel(hook: (() => void) | undefined): void;
+}
+
 export class Track {
   readonly broadcast: string;
   readonly name: string;
@@ -45,7 +51,7 @@ export class Track {
   #next = 0;
   #bySequence = new Map<number, Group>();
   #latest: { group: Group; index: number } | undefined;
-  #waiters: (() => void)[] = [];
+  #waiters = new Set<() => void>();
   #properties: TrackProperties | undefined;
   #propertyWaiters: ((p: TrackProperties | undefined) => void)[] = [];
   readonly #datagramListeners = new Set<(datagram: Datagram) => void>();
@@ -144,15 +150,30 @@ export class Track {
     return this.#bySequence.get(sequence);
   }
 
-  /** Resolves when a group is added or the track ends. */
-  changed(): Promise<void> {
-    if (this.ended) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push(resolve));
+  /**
+   * Resolves when a group is added or the track ends, or when `cancel` is called off: then its
+   * waiter leaves at once. (A subscriber that leaves a quiet track must not stay behind in it
+   * until the next group: viewers come and go by the thousand on a track that may be idle.)
+   */
+  changed(cancel?: CallOff): Promise<void> {
+    if (this.ended || cancel?.cancelled) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        cancel?.onCancel(undefined);
+        resolve();
+      };
+      this.#waiters.add(wake);
+      cancel?.onCancel(() => {
+        this.#waiters.delete(wake);
+        resolve();
+      });
+    });
   }
 
   #notify(): void {
+    if (this.#waiters.size === 0) return;
     const waiters = this.#waiters;
-    this.#waiters = [];
+    this.#waiters = new Set();
     for (const wake of waiters) wake();
   }
 

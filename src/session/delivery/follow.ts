@@ -84,7 +84,7 @@ export class GroupFollower implements GroupTarget {
         continue;
       }
       if (track.ended) return;
-      await this.#options.cancel.race(track.changed());
+      await track.changed(this.#options.cancel);
     }
   }
 

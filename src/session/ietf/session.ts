@@ -326,11 +326,13 @@ export class IetfSession implements IetfPeer, RelaySession {
         }
         void this.#mux?.send({ type: "requests_blocked", maximum: this.#peerMaxRequestId });
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
-          this.#requestIdRaised.push(() => {
+          const wake = () => {
             clearTimeout(timer);
+            this.#requestIdRaised = this.#requestIdRaised.filter((w) => w !== wake);
             resolve();
-          });
+          };
+          const timer = setTimeout(wake, Math.max(0, deadline - Date.now()));
+          this.#requestIdRaised.push(wake);
         });
       }
     }
