@@ -35,9 +35,18 @@ function clock(url: string, broadcast: string, version: string, command: string)
       command,
     ],
     stdout: "piped",
-    stderr: "null",
+    stderr: "piped",
+    env: { RUST_LOG: "info", NO_COLOR: "1" },
   }).spawn();
   const lines: string[] = [];
+  const logs: string[] = [];
+  const logging = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stderr) {
+      logs.push(...decoder.decode(chunk).split("\n").filter((l) => l.trim()));
+      if (logs.length > 200) logs.splice(0, logs.length - 200);
+    }
+  })();
   const reading = (async () => {
     const decoder = new TextDecoder();
     let rest = "";
@@ -48,8 +57,15 @@ function clock(url: string, broadcast: string, version: string, command: string)
       lines.push(...parts.filter((l) => l.trim().length > 0));
     }
   })();
+  let exited = false;
+  void child.status.then(() => exited = true);
   return {
     lines,
+    logs,
+    /** The process ended by itself (moq-clock's subscriber exits on a refusal). */
+    get exited() {
+      return exited;
+    },
     async stop() {
       try {
         child.kill("SIGKILL");
@@ -58,6 +74,7 @@ function clock(url: string, broadcast: string, version: string, command: string)
       }
       await child.status;
       await reading.catch(() => {});
+      await logging.catch(() => {});
     },
   };
 }
@@ -93,13 +110,27 @@ for (
           await pub.stop();
           throw e;
         });
-      const sub = clock(url, name, subscriber, "subscribe");
+      // moq-clock's subscriber exits when its SUBSCRIBE is refused (the publisher may not serve
+      // the track yet, just after announcing it): start it again, as a user would, until the
+      // deadline.
+      const deadline = Date.now() + 20_000;
+      const said: string[] = [];
+      let sub = clock(url, name, subscriber, "subscribe");
       try {
-        const deadline = Date.now() + 15_000;
         while (ticks(sub.lines).length < 2 && Date.now() < deadline) {
+          if (sub.exited) {
+            said.push(...sub.logs.filter((l) => !/^\s+(\d+:|at )/.test(l)).slice(-3));
+            console.log(`moq-clock's subscriber exited: ${said.slice(-3).join(" / ")}`);
+            await sub.stop();
+            sub = clock(url, name, subscriber, "subscribe");
+          }
           await new Promise((r) => setTimeout(r, 100));
         }
-        ok(ticks(sub.lines).length >= 2, `ticks read: ${JSON.stringify(sub.lines.slice(-5))}`);
+        ok(
+          ticks(sub.lines).length >= 2,
+          `ticks read: ${JSON.stringify(sub.lines.slice(-5))}; subscriber said: ` +
+            [...said, ...sub.logs.filter((l) => !/^\s+(\d+:|at )/.test(l)).slice(-10)].join("\n"),
+        );
       } finally {
         await sub.stop();
         await pub.stop();
