@@ -765,7 +765,8 @@ export class Relay implements AsyncDisposable {
     const done = (async () => {
       this.#cluster?.leave();
       const clients = this.#clients();
-      log.info("draining: {sessions} sessions sent GOAWAY, {timeout} ms to leave", {
+      // Every session is told where its version can hear it (GOAWAY: moq-lite-04+, moq-transport).
+      log.info("draining: {sessions} sessions told to leave, {timeout} ms to do so", {
         sessions: clients.length,
         timeout: drainTimeoutMs,
       });

@@ -299,3 +299,31 @@ Deno.test("draft 18: an IETF publisher's OBJECT_DATAGRAM reaches an IETF viewer 
     await relay.close();
   }
 });
+
+for (const draft of [16, 18] as Draft[]) {
+  Deno.test(`draft ${draft}: a draining relay sends GOAWAY with its redirect (14-16: on the control stream; 17+: on its SETUP stream)`, async () => {
+    const relay = await startRelay([
+      "--goaway-redirect",
+      "https://next.example/",
+      "--drain-timeout",
+      "2s",
+    ]);
+    const fingerprint = relay.certificates.primary.fingerprint;
+    await using client = await connectRawIetf(relay.addr.port, draft, { fingerprint });
+    const draining = relay.drain();
+    try {
+      let uri: string;
+      if (draft <= 16) {
+        const m = await client.next();
+        if (m?.type !== "goaway") throw new Error(`expected GOAWAY, got ${m?.type}`);
+        uri = m.uri;
+      } else {
+        uri = await withTimeout(client.goaway, 5000, "GOAWAY");
+      }
+      equal(uri, "https://next.example/");
+    } finally {
+      await client.close();
+      await draining;
+    }
+  });
+}

@@ -82,6 +82,8 @@ export interface RawIetf extends AsyncDisposable {
   datagram(timeoutMs?: number): Promise<ObjectDatagram>;
   /** How the session ended: its close code and reason. */
   readonly closed: Promise<{ code: number; reason: string }>;
+  /** 17+: the URI of the GOAWAY on the relay's SETUP stream (14-16: it comes through `next`). */
+  readonly goaway: Promise<string>;
   close(): Promise<void>;
 }
 
@@ -129,9 +131,10 @@ export async function connectRawIetf(
   let control: { stream: BiStream; reader: MessageReader } | undefined;
   let setup: SetupParameters;
   const peerSetup = Promise.withResolvers<SetupParameters>();
+  const goaway = Promise.withResolvers<string>();
   const readUnis = (async () => {
     for (let s = await transport.acceptUni(); s; s = await transport.acceptUni()) {
-      void readUni(s, draft, peerSetup.resolve, deliver).catch(() => {});
+      void readUni(s, draft, peerSetup.resolve, deliver, goaway.resolve).catch(() => {});
     }
   })();
   if (hasSetupStream(draft)) {
@@ -177,6 +180,7 @@ export async function connectRawIetf(
     transport,
     setup,
     closed,
+    goaway: goaway.promise,
     send: async (m) => {
       if (!control) throw new Error("no control stream on 17+");
       await control.stream.send.write(encodeMessage(m, draft));
@@ -240,6 +244,7 @@ async function readUni(
   draft: Draft,
   onSetup: (p: SetupParameters) => void,
   deliver: (d: DataStream) => void,
+  onGoaway: (uri: string) => void,
 ): Promise<void> {
   const reader = new MessageReader(stream);
   const type = await reader.read((b, o) => decodeUniStreamType(b, o, draft));
@@ -247,6 +252,9 @@ async function readUni(
   if (type.kind === "setup") {
     const setup = await reader.read((b, o) => decodeSetupAfterType(b, o, draft));
     if (setup) onSetup(setup.parameters);
+    // 17+: the relay's SETUP stream then carries its GOAWAY.
+    const next = await reader.read((b, o) => decodeMessage(b, o, draft));
+    if (next?.type === "goaway") onGoaway(next.uri);
     return;
   }
   if (type.kind === "subgroup") {
