@@ -21,6 +21,7 @@ import {
 } from "./support/moqnet_client.ts";
 import { rawUpgrade } from "./support/raw_websocket.ts";
 import { startRelay } from "./support/relay.ts";
+import { startRelayProcess } from "./support/relay_process.ts";
 import { b64url, inSeconds, testKey } from "./support/tokens.ts";
 import { withTimeout } from "./support/wait.ts";
 import { webTransportStatus } from "./support/webtransport_status.ts";
@@ -104,83 +105,87 @@ Deno.test("tokens of HS256, ES256, EdDSA and RS256 keys: allowed publish and sub
   }
 });
 
-Deno.test("a subscriber whose token names another path sees none of this one, and its subscription to it is refused alone", async () => {
-  const dir = await tempDir();
-  const key = await testKey("ES256");
-  await using relay = await startRelay(["--auth-key", await key.write(dir)]);
-  const publisher = await connectMoq(
-    urlOf(relay, "/", await key.sign({ publish: ["**"] })),
-    "moq-lite-05",
-  );
-  const subscriber = await connectMoq(
-    urlOf(relay, "/", await key.sign({ subscribe: ["other/**"] })),
-    "moq-lite-05",
-  );
-  try {
-    // Announced first on the publisher's one announce stream: decided before other/x is.
-    const room = publish(publisher, "room/alice", ["video"]);
-    const other = publish(publisher, "other/x", ["video"]);
-    // The positive signal: other/y, published last, arrives; room/alice never came before it.
-    const seen = announcements(subscriber, "");
-    const events: string[] = [];
-    let later: ReturnType<typeof publish> | undefined;
-    for (;;) {
-      const event = await seen.next(5000);
-      if (!event) throw new Error("announcements ended");
-      events.push(event.path);
-      if (event.path === "other/x") later = publish(publisher, "other/y", ["video"]);
-      if (event.path === "other/y") break;
+for (const version of ["moql", "moq-lite-03", "moq-lite-04", "moq-lite-05"] as const) {
+  Deno.test(`a subscriber whose token names another path sees none of this one, and its subscription to it is refused alone (${version})`, async () => {
+    const dir = await tempDir();
+    const key = await testKey("ES256");
+    await using relay = await startRelay(["--auth-key", await key.write(dir)]);
+    const publisher = await connectMoq(
+      urlOf(relay, "/", await key.sign({ publish: ["**"] })),
+      version,
+    );
+    const subscriber = await connectMoq(
+      urlOf(relay, "/", await key.sign({ subscribe: ["other/**"] })),
+      version,
+    );
+    try {
+      // Announced first on the publisher's one announce stream: decided before other/x is.
+      const room = publish(publisher, "room/alice", ["video"]);
+      const other = publish(publisher, "other/x", ["video"]);
+      // The positive signal: other/y, published last, arrives; room/alice never came before it.
+      const seen = announcements(subscriber, "");
+      const events: string[] = [];
+      let later: ReturnType<typeof publish> | undefined;
+      for (;;) {
+        const event = await seen.next(5000);
+        if (!event) throw new Error("announcements ended");
+        events.push(event.path);
+        if (event.path === "other/x") later = publish(publisher, "other/y", ["video"]);
+        if (event.path === "other/y") break;
+      }
+      seen.close();
+      deepEqual(events, ["other/x", "other/y"]);
+
+      const refused = subscribe(subscriber, "room/alice", "video");
+      const error = await withTimeout(refused.ended, 5000, "the refused subscription's end");
+      ok(error instanceof Error, `the subscription outside the grant ended with ${error}`);
+      equal(room.subscriptions(), 0, "the refused subscription never reached the publisher");
+      // The session goes on: its allowed subscription still delivers.
+      const allowed = subscribe(subscriber, "other/x", "video");
+      await deliver(other, "video", "other");
+      deepEqual(texts(await allowed.collect(3)), expected("other"));
+      allowed.close();
+      refused.close();
+      later?.close();
+    } finally {
+      await publisher.close();
+      await subscriber.close();
+      await Deno.remove(dir, { recursive: true });
     }
-    seen.close();
-    deepEqual(events, ["other/x", "other/y"]);
+  });
+}
 
-    const refused = subscribe(subscriber, "room/alice", "video");
-    const error = await withTimeout(refused.ended, 5000, "the refused subscription's end");
-    ok(error instanceof Error, `the subscription outside the grant ended with ${error}`);
-    equal(room.subscriptions(), 0, "the refused subscription never reached the publisher");
-    // The session goes on: its allowed subscription still delivers.
-    const allowed = subscribe(subscriber, "other/x", "video");
-    await deliver(other, "video", "other");
-    deepEqual(texts(await allowed.collect(3)), expected("other"));
-    allowed.close();
-    refused.close();
-    later?.close();
-  } finally {
-    await publisher.close();
-    await subscriber.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("a publisher's broadcast outside its grant never enters the relay, while its allowed one goes on", async () => {
-  const dir = await tempDir();
-  const key = await testKey("EdDSA");
-  await using relay = await startRelay(["--auth-key", await key.write(dir)]);
-  const publisher = await connectMoq(
-    urlOf(relay, "/room", await key.sign({ root: "room", publish: ["alice"] })),
-    "moq-lite-05",
-  );
-  const watcher = await connectMoq(
-    urlOf(relay, "/", await key.sign({ subscribe: ["**"] })),
-    "moq-lite-05",
-  );
-  try {
-    // Announced in this order on one stream: when alice is listed, bob has been decided too.
-    const bob = publish(publisher, "bob", ["video"]);
-    const alice = publish(publisher, "alice", ["video"]);
-    deepEqual(await announcedUntil(watcher, "", "room/alice"), ["room/alice"]);
-    equal(relay.context.origin.route("room/bob"), undefined, "room/bob has no route");
-    const subscription = subscribe(watcher, "room/alice", "video");
-    await deliver(alice, "video", "alice");
-    deepEqual(texts(await subscription.collect(3)), expected("alice"));
-    subscription.close();
-    equal(bob.subscriptions(), 0);
-  } finally {
-    await publisher.close();
-    await watcher.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+for (const version of ["moql", "moq-lite-03", "moq-lite-04", "moq-lite-05"] as const) {
+  Deno.test(`a publisher's broadcast outside its grant never enters the relay, while its allowed one goes on (${version})`, async () => {
+    const dir = await tempDir();
+    const key = await testKey("EdDSA");
+    await using relay = await startRelay(["--auth-key", await key.write(dir)]);
+    const publisher = await connectMoq(
+      urlOf(relay, "/room", await key.sign({ root: "room", publish: ["alice"] })),
+      version,
+    );
+    const watcher = await connectMoq(
+      urlOf(relay, "/", await key.sign({ subscribe: ["**"] })),
+      version,
+    );
+    try {
+      // Announced in this order on one stream: when alice is listed, bob has been decided too.
+      const bob = publish(publisher, "bob", ["video"]);
+      const alice = publish(publisher, "alice", ["video"]);
+      deepEqual(await announcedUntil(watcher, "", "room/alice"), ["room/alice"]);
+      equal(relay.context.origin.route("room/bob"), undefined, "room/bob has no route");
+      const subscription = subscribe(watcher, "room/alice", "video");
+      await deliver(alice, "video", "alice");
+      deepEqual(texts(await subscription.collect(3)), expected("alice"));
+      subscription.close();
+      equal(bob.subscriptions(), 0);
+    } finally {
+      await publisher.close();
+      await watcher.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
 
 Deno.test("refused tokens: 401 or 403 on WebSocket and WebTransport, close code 0x2 on raw QUIC, nothing else affected", async () => {
   const dir = await tempDir();
@@ -443,4 +448,19 @@ Deno.test("an embedding application decides in-process with Relay.load(config, {
     await publisher.close();
   }
   ok(asked.includes("/vanity"), `asked about ${asked}`);
+});
+
+Deno.test("an open relay says so when it starts; one with access control does not", async () => {
+  const dir = await tempDir();
+  const key = await testKey("ES256");
+  // The warning comes before the listening line, which startRelayProcess waits for.
+  await using open = await startRelayProcess([]);
+  await using guarded = await startRelayProcess(["--auth-key", await key.write(dir)]);
+  try {
+    ok(open.log().includes("no access control: anyone may publish and subscribe"), open.log());
+    ok(/listening on/.test(guarded.log()), "the guarded relay listens");
+    ok(!guarded.log().includes("no access control"), guarded.log());
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

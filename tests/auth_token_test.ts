@@ -50,10 +50,24 @@ Deno.test("a key directory finds the key a token names by its kid", async () => 
   );
 });
 
-Deno.test("each algorithm signed with jose verifies: HS256, ES256, EdDSA, RS256", async () => {
+Deno.test("each algorithm upstream's moq-token accepts verifies: HS256/384/512, ES256/384, EdDSA, RS256/384/512, PS256/384/512", async () => {
   const dir = await tempDir();
   try {
-    for (const alg of ["HS256", "ES256", "EdDSA", "RS256"] as const) {
+    const algorithms = [
+      "HS256",
+      "HS384",
+      "HS512",
+      "ES256",
+      "ES384",
+      "EdDSA",
+      "RS256",
+      "RS384",
+      "RS512",
+      "PS256",
+      "PS384",
+      "PS512",
+    ] as const;
+    for (const alg of algorithms) {
       const key = await testKey(alg);
       const keys = await ringOf(await key.write(dir));
       const token = await key.sign({ root: "room", publish: ["alice"], subscribe: ["**"] });

@@ -4,7 +4,22 @@
  */
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 
-export type TestAlgorithm = "HS256" | "ES256" | "EdDSA" | "RS256";
+export type TestAlgorithm =
+  | "HS256"
+  | "HS384"
+  | "HS512"
+  | "ES256"
+  | "ES384"
+  | "EdDSA"
+  | "RS256"
+  | "RS384"
+  | "RS512"
+  | "PS256"
+  | "PS384"
+  | "PS512";
+
+/** HMAC secrets as long as the hash (RFC 7518 3.2), as the relay requires. */
+const HMAC_BYTES: Partial<Record<TestAlgorithm, number>> = { HS256: 32, HS384: 48, HS512: 64 };
 
 export interface TestKey {
   readonly alg: TestAlgorithm;
@@ -22,8 +37,9 @@ export async function testKey(alg: TestAlgorithm, kid = `test-${alg.toLowerCase(
 > {
   let signing: CryptoKey | Uint8Array;
   let jwk: JWK;
-  if (alg === "HS256") {
-    const secret = crypto.getRandomValues(new Uint8Array(32));
+  const hmac = HMAC_BYTES[alg];
+  if (hmac !== undefined) {
+    const secret = crypto.getRandomValues(new Uint8Array(hmac));
     signing = secret;
     jwk = { kty: "oct", k: b64url(secret) };
   } else {
