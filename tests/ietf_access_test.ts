@@ -45,7 +45,7 @@ Deno.test("raw QUIC moqt-18: no token in SETUP's PATH closes the session with UN
   }
 });
 
-Deno.test("raw QUIC moqt-16: a SUBSCRIBE outside the grant is DOES_NOT_EXIST, inside it is served", async () => {
+Deno.test("raw QUIC moqt-16: a SUBSCRIBE or FETCH outside the grant is DOES_NOT_EXIST, a SUBSCRIBE inside it is served", async () => {
   await using env = await relayWithKey();
   const publisherToken = await env.key.sign({ root: "", publish: ["**"] });
   const publisher = await connectOwnClient(env.port, "moq-lite-05", {
@@ -55,7 +55,7 @@ Deno.test("raw QUIC moqt-16: a SUBSCRIBE outside the grant is DOES_NOT_EXIST, in
   });
   try {
     publisher.publish("room/cam");
-    publisher.publish("secret/cam");
+    const secret = publisher.publish("secret/cam");
     const token = await env.key.sign({ root: "", subscribe: ["room/**"], exp: inSeconds(60) });
     await using client = await connectRawIetf(env.port, 16, {
       fingerprint: env.fingerprint,
@@ -85,6 +85,48 @@ Deno.test("raw QUIC moqt-16: a SUBSCRIBE outside the grant is DOES_NOT_EXIST, in
     const refused = await ask(100n, ["secret", "cam"]);
     equal(refused?.type, "request_error");
     equal(refused?.type === "request_error" && refused.code, 0x10);
+    // A FETCH outside the grant goes through the same view: not there, though the relay holds
+    // the track (a viewer with the rights to it made it cache groups, and can fetch them).
+    const everything = await env.key.sign({ root: "", subscribe: ["**"] });
+    await using insider = await connectRawIetf(env.port, 16, {
+      fingerprint: env.fingerprint,
+      path: `/?jwt=${everything}`,
+    });
+    await insider.send({
+      type: "subscribe",
+      requestId: 0n,
+      namespace: ["secret", "cam"],
+      track: "video",
+      priority: 128,
+      groupOrder: 2,
+      forward: true,
+      filter: { type: "next-object" },
+      tokens: [],
+    });
+    equal((await insider.next())?.type, "subscribe_ok");
+    await until("the publisher serves the track", () => secret.watched("video"));
+    secret.writeGroup("video", 0, [new TextEncoder().encode("classified")]);
+    await insider.dataStream();
+    const fetchOf = (requestId: bigint) => ({
+      type: "fetch" as const,
+      requestId,
+      priority: 128,
+      groupOrder: 1 as const,
+      range: {
+        type: "standalone" as const,
+        namespace: ["secret", "cam"],
+        track: "video",
+        start: { group: 0, object: 0 },
+        end: { group: 10, object: 0 },
+      },
+      tokens: [],
+    });
+    await insider.send(fetchOf(2n));
+    equal((await insider.next())?.type, "fetch_ok", "the insider may fetch the cached group");
+    await client.send(fetchOf(102n));
+    const fetched = await client.next();
+    equal(fetched?.type, "request_error");
+    equal(fetched?.type === "request_error" && fetched.code, 0x10);
   } finally {
     await publisher.close();
   }
