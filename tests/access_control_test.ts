@@ -382,7 +382,11 @@ Deno.test("public rules let anyone in where they say, beside tokens that grant m
       const seen = new Set<string>();
       const stream = announcements(anonViewer, "");
       while (!(seen.has("anon/cam") && seen.has("room/chat"))) {
-        const event = await stream.next(5000);
+        // A generous wait: under a loaded CI machine an update can take seconds (no speed is
+        // asserted here); the paths seen so far say which one never came.
+        const event = await stream.next(15_000).catch((e) => {
+          throw new Error(`${e.message}; saw [${[...seen]}]`);
+        });
         if (!event) throw new Error("announcements ended");
         seen.add(event.path);
       }
