@@ -55,8 +55,6 @@ import { ControlMux, NativeRequest, type RequestStream } from "./requests.ts";
 import { IetfSubscriber } from "./subscriber.ts";
 import { rootOf, sessionUrl, settleScope } from "../scope.ts";
 
-/** What `@moq/net` names itself in SETUP's IMPLEMENTATION. */
-const JS_IMPLEMENTATION = "moq-lite-js";
 /** What we name ourselves there. */
 export const IMPLEMENTATION = "moq-relay-ts";
 /** How long a request of ours waits for the peer to raise MAX_REQUEST_ID (14-16). */
@@ -161,9 +159,9 @@ export class IetfSession implements IetfPeer, RelaySession {
     return { location: locationStyleFor(this.#implementation) };
   }
 
-  /** Whether SUBSCRIBE_OK should carry LARGEST_OBJECT to this peer (see {@link moqNetGetsLargest}). */
+  /** Whether SUBSCRIBE_OK should carry LARGEST_OBJECT to this peer (see {@link carriesLargest}). */
   get readsLargest(): boolean {
-    return this.#implementation !== JS_IMPLEMENTATION || moqNetGetsLargest(this.draft);
+    return carriesLargest(this.draft);
   }
 
   fail(code: number, reason: string): void {
@@ -526,11 +524,14 @@ function fromLegacy(
 }
 
 /**
- * Where a `@moq/net` 0.3.4 peer gets LARGEST_OBJECT: on 14-16 (one form both codebases share)
- * and on 20 (where its own publisher sends it, `J:subscribe.js:196`). On 17-19 it is left out,
- * as `@moq/net`'s own publisher does: the two codebases disagree on its form there (`WIRE.md`
- * 5.2) and `@moq/net` reads it only to size a fill, which a relay never offers.
+ * Where SUBSCRIBE_OK carries LARGEST_OBJECT: on draft 14 (inline, which every implementation
+ * reads) and on 20 (in the form of the peer's implementation, see `codec()`). Not on 15-19,
+ * where each implementation we meet reads it differently or not at all: `moq-net` 0.1.18 (inside
+ * upstream's `moq-clock` 0.10.21) refuses any SUBSCRIBE_OK parameter but GROUP_ORDER
+ * (InvalidValue, `ietf/subscribe.rs:223`), 0.3.18 and `@moq/net` disagree on its form on 17-19
+ * (`WIRE.md` 5.2), and both name themselves `moq-lite-rs` / `moq-lite-js` alike across versions.
+ * None of them needs it there: a relay starts a subscription at its latest group, whole.
  */
-function moqNetGetsLargest(draft: Draft): boolean {
-  return !hasRequestStreams(draft) || draft === 20;
+function carriesLargest(draft: Draft): boolean {
+  return draft === 14 || draft === 20;
 }
