@@ -385,7 +385,8 @@ Deno.test("public rules let anyone in where they say, beside tokens that grant m
         // A generous wait: under a loaded CI machine an update can take seconds (no speed is
         // asserted here); the paths seen so far say which one never came.
         const event = await stream.next(15_000).catch((e) => {
-          throw new Error(`${e.message}; saw [${[...seen]}]`);
+          const routed = ["anon/cam", "room/chat"].filter((p) => relay.context.origin.route(p));
+          throw new Error(`${e.message}; saw [${[...seen]}]; the relay routes [${routed}]`);
         });
         if (!event) throw new Error("announcements ended");
         seen.add(event.path);
