@@ -132,15 +132,8 @@ export function decodeSetup(
   const t = readDraftVarint(buf, offset, draft);
   if (!t) return undefined;
   if (t[0] !== SETUP_TYPE) throw decodeError(`SETUP: stream type 0x${t[0].toString(16)}`);
-  const at = t[1];
-  if (at + 2 > buf.length) return undefined;
-  const length = ((buf[at] ?? 0) << 8) | (buf[at + 1] ?? 0);
-  const start = at + 2;
-  if (start + length > buf.length) return undefined;
-  const r = new IetfReader(buf, draft, start, start + length);
-  const value = readSetupBody(r);
-  r.finish("SETUP");
-  return { value, size: start + length - offset };
+  const body = decodeSetupAfterType(buf, t[1], draft);
+  return body && { value: body.value, size: t[1] - offset + body.size };
 }
 
 /** `byte`, `Length (16)`, body (the body's length fits 16 bits by construction). */

@@ -353,7 +353,8 @@ export class IetfSubscriber {
       }
       const sub = this.#aliases.get(datagram.trackAlias);
       if (!sub || datagram.object !== 0 || !datagram.payload) continue;
-      const payload = datagram.payload.slice();
+      // A view into the datagram, which is ours alone (as moq-lite's datagrams are kept).
+      const payload = datagram.payload;
       peer.traffic.in.datagrams++;
       peer.traffic.in.groups++;
       peer.traffic.in.frames++;
